@@ -1,0 +1,101 @@
+"""Commands that find and answer: search, ask."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from secondme.cli.memories import _app, _types, _when
+from secondme.cli.options import JsonOpt, KOpt, SinceOpt, TypeOpt, UntilOpt
+from secondme.cli.output import emit_json, snippet
+from secondme.errors import InputError
+
+ModeOpt = Annotated[
+    str, typer.Option("--mode", help="hybrid (default), keyword (BM25 only) or vector (vectors only).")
+]
+
+
+def _check_mode(mode: str) -> str:
+    if mode not in ("hybrid", "keyword", "vector"):
+        raise InputError(f"unknown search mode {mode!r}", hint="use hybrid, keyword or vector")
+    return mode
+
+
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    k: KOpt = None,
+    type_: TypeOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    mode: ModeOpt = "hybrid",
+    json_: JsonOpt = False,
+) -> None:
+    """Find memories: keywords (BM25) and meaning (vectors), fused."""
+    if not query.strip():
+        raise InputError("the search query is empty")
+    hits = _app().search(
+        query, k=k, types=_types(type_), since=_when(since), until=_when(until), mode=_check_mode(mode)
+    )
+    if json_:
+        emit_json([h.to_dict() for h in hits])
+        return
+    if not hits:
+        typer.echo("No matching memories.")
+    for hit in hits:
+        m = hit.memory
+        when = (m.occurred_at or m.recorded_at or "")[:10]
+        typer.echo(f"{m.id:>6}  {hit.score:.4f}  {when:<10}  {m.type.value:<9} {snippet(m.text, 64)}")
+
+
+def ask(
+    question: Annotated[str, typer.Argument(help="Your question, e.g. 'When did I last see Ana?'")],
+    k: KOpt = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Also show the memories used, their ranks and timings.")
+    ] = False,
+    mode: ModeOpt = "hybrid",
+    json_: JsonOpt = False,
+) -> None:
+    """Answer a question from your memories, citing them; says "I don't know" when they don't tell."""
+    from secondme.answer import ask as run_ask
+
+    app = _app()
+
+    def stream(piece: str) -> None:
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+
+    result = run_ask(app, question, k=k, on_token=None if json_ else stream, search_mode=_check_mode(mode))
+    if json_:
+        emit_json(result.to_dict())
+        return
+    sys.stdout.write("\n")
+    cited = {h.memory.id: h.memory for h in result.hits}
+    cited.update({m.id: m for m in app.store.core()})
+    if result.citations:
+        typer.echo("\nSources:")
+        for memory_id in result.citations:
+            memory = cited[memory_id]
+            when = (memory.occurred_at or memory.recorded_at or "")[:10]
+            typer.echo(f"  [{memory_id}] {when}  {snippet(memory.text, 70)}")
+    if result.invalid_citations:
+        typer.echo(
+            f"(ignored citations of memories that were not given: {result.invalid_citations})", err=True
+        )
+    if explain:
+        typer.echo("\nRetrieved:")
+        for hit in result.hits:
+            typer.echo(
+                f"  [{hit.memory.id}] score {hit.score:.4f}  bm25 #{hit.keyword_rank or '-'}  "
+                f"vector #{hit.vector_rank or '-'}  {snippet(hit.memory.text, 50)}"
+            )
+        timing = "  ".join(f"{k} {v:.2f}" for k, v in result.timings.items())
+        typer.echo(f"\nModel: {result.model or '-'}   {timing}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add these commands to ``app``."""
+    app.command("search")(search)
+    app.command("ask")(ask)

@@ -1,0 +1,143 @@
+"""Typed settings: defaults, then ``config.toml`` in the home, then ``SECONDME_*`` variables.
+
+Every setting lives in a section: ``llm.model_path`` is ``[llm] model_path = ...`` in the file and
+``SECONDME_LLM_MODEL_PATH`` in the environment.  ``config.example.toml`` documents them all.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from secondme import paths
+from secondme.errors import InputError
+
+
+@dataclass
+class LLMSettings:
+    """The answer model (llama.cpp)."""
+
+    model: str = "qwen2.5-coder-1.5b"
+    model_path: str = ""
+    n_gpu_layers: int = 0
+    n_threads: int = 0
+    n_ctx: int = 4096
+    max_tokens: int = 256
+    temperature: float = 0.0
+    seed: int = 0
+    cache_prompt_prefix: bool = True
+
+
+@dataclass
+class EmbedderSettings:
+    """The embedding model (ONNX)."""
+
+    model: str = "all-minilm-l6-v2-int8"
+    model_path: str = ""
+    tokenizer_path: str = ""
+    batch_size: int = 32
+    max_tokens: int = 256
+    n_threads: int = 0
+
+
+@dataclass
+class SearchSettings:
+    """Hybrid retrieval."""
+
+    k: int = 10
+    candidates: int = 50
+    rrf_k: int = 60
+    include_superseded: bool = False
+
+
+@dataclass
+class AnswerSettings:
+    """Building the prompt for ``mem ask``."""
+
+    k: int = 8
+    max_memory_chars: int = 500
+    min_score: float = 0.0
+
+
+@dataclass
+class Settings:
+    """All settings."""
+
+    llm: LLMSettings = field(default_factory=LLMSettings)
+    embedder: EmbedderSettings = field(default_factory=EmbedderSettings)
+    search: SearchSettings = field(default_factory=SearchSettings)
+    answer: AnswerSettings = field(default_factory=AnswerSettings)
+    watch: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Settings as nested dicts."""
+        return asdict(self)
+
+
+_SECTIONS = ("llm", "embedder", "search", "answer")
+
+
+def _coerce(value: Any, typ: type, where: str) -> Any:
+    try:
+        if typ is bool:
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in {"1", "true", "yes", "on"}:
+                return True
+            if text in {"0", "false", "no", "off", ""}:
+                return False
+            raise ValueError(value)
+        if typ is int:
+            return int(value)
+        if typ is float:
+            return float(value)
+        return str(value)
+    except (TypeError, ValueError):
+        raise InputError(
+            f"setting {where} has the value {value!r}, which is not a {typ.__name__}",
+            hint=f"fix it in {paths.config_path()} or the environment",
+        ) from None
+
+
+def load(path: Path | None = None) -> Settings:
+    """Read the settings for the current home."""
+    settings = Settings()
+    path = path or paths.config_path()
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read {path}: {exc}", hint="fix the TOML syntax") from None
+    for section in _SECTIONS:
+        target = getattr(settings, section)
+        types = {f.name: f.type for f in fields(target)}
+        values = data.get(section, {})
+        if not isinstance(values, dict):
+            raise InputError(f"[{section}] in {path} must be a table")
+        for key, value in values.items():
+            if key not in types:
+                raise InputError(
+                    f"unknown setting {section}.{key} in {path}",
+                    hint=f"known: {', '.join(sorted(types))}",
+                )
+            setattr(target, key, _coerce(value, _type_of(types[key]), f"{section}.{key}"))
+        for key, typ in types.items():
+            env = os.environ.get(f"SECONDME_{section.upper()}_{key.upper()}")
+            if env is not None:
+                setattr(target, key, _coerce(env, _type_of(typ), f"{section}.{key}"))
+    watch = data.get("watch", [])
+    if not isinstance(watch, list):
+        raise InputError(f"watch in {path} must be an array of tables ([[watch]])")
+    settings.watch = [dict(w) for w in watch]
+    return settings
+
+
+def _type_of(annotation: Any) -> type:
+    # Annotations are strings under `from __future__ import annotations`.
+    name = annotation if isinstance(annotation, str) else annotation.__name__
+    return {"int": int, "float": float, "bool": bool}.get(name, str)

@@ -1,0 +1,69 @@
+"""Opening the SQLite database: WAL, a busy timeout, and migrations applied once."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from secondme.errors import StoreError
+
+BUSY_TIMEOUT_MS = 15_000
+
+
+@contextlib.contextmanager
+def file_lock(path: Path, shared: bool = False) -> Iterator[None]:
+    """Hold an advisory lock on ``path`` across processes (a lock file next to the data)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def connect(path: Path) -> Database:
+    """Open (and create or migrate) the database at ``path``."""
+    from secondme.store.migrations import migrations
+
+    try:
+        conn = sqlite3.connect(
+            str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+        )
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+    except sqlite3.DatabaseError as exc:
+        raise describe(exc, path) from None
+    db = Database(conn)
+    try:
+        if migrations.pending(db):
+            # Two processes starting on a new home must not both create the tables.
+            with file_lock(path.with_name(path.name + ".migrate.lock")):
+                if migrations.pending(db):
+                    migrations.apply(db)
+    except sqlite3.DatabaseError as exc:
+        raise describe(exc, path) from None
+    return db
+
+
+def describe(exc: sqlite3.Error, path: Path) -> StoreError:
+    """Turn a sqlite3 error into an error a person can act on."""
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return StoreError(
+            f"the database {path} is locked by another process",
+            hint="wait for it to finish (a watcher or another mem command) and try again",
+        )
+    if "not a database" in text or "malformed" in text:
+        return StoreError(
+            f"the database {path} is damaged: {text}",
+            hint="restore it from a backup; the vector index can be rebuilt with `mem reindex`",
+        )
+    return StoreError(f"database error in {path}: {text}")

@@ -1,0 +1,601 @@
+"""All SQL about memories lives here: add, read, edit with history, supersede, forget, search."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from secondme import timeparse
+from secondme.errors import InputError, NotFoundError
+from secondme.memory import Memory, MemoryType, NewMemory, content_hash
+from secondme.store.db import describe
+
+# Words too common to help a keyword search; the vector side still sees them.
+STOPWORDS = frozenset(
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "herself",
+        "him",
+        "himself",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "myself",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "ourselves",
+        "out",
+        "over",
+        "own",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "themselves",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "yours",
+        "yourself",
+        "yourselves",
+        "ever",
+        "last",
+        "did",
+    ]
+)
+
+_COLUMNS = [
+    "type",
+    "text",
+    "source_kind",
+    "source_ref",
+    "recorded_at",
+    "updated_at",
+    "occurred_at",
+    "valid_from",
+    "valid_to",
+    "superseded_by",
+    "tags",
+    "importance",
+    "access_count",
+    "last_accessed_at",
+    "content_hash",
+    "metadata",
+    "actor",
+    "event",
+    "subject",
+    "title",
+    "resource_kind",
+    "path",
+    "label",
+    "source_status",
+]
+
+
+@dataclass
+class Filters:
+    """What a listing or a search is restricted to."""
+
+    types: Sequence[MemoryType] = ()
+    since: str | None = None
+    until: str | None = None
+    include_superseded: bool = False
+    include_vault: bool = False
+
+    def sql(self, alias: str = "m") -> tuple[str, list[Any]]:
+        """A WHERE fragment (starting with AND) and its parameters."""
+        parts: list[str] = []
+        params: list[Any] = []
+        if self.types:
+            parts.append(f"{alias}.type IN ({','.join('?' * len(self.types))})")
+            params.extend(t.value for t in self.types)
+        elif not self.include_vault:
+            parts.append(f"{alias}.type != 'vault'")
+        if not self.include_superseded:
+            parts.append(f"{alias}.superseded_by IS NULL")
+        when = f"COALESCE({alias}.occurred_at, {alias}.recorded_at)"
+        if self.since:
+            parts.append(f"{when} >= ?")
+            params.append(self.since)
+        if self.until:
+            parts.append(f"{when} <= ?")
+            params.append(self.until)
+        return "".join(f" AND {p}" for p in parts), params
+
+
+def fts_query(text: str) -> str | None:
+    """A safe FTS5 query from free text: the meaningful words, OR-ed, prefix-matched when long."""
+    words = re.findall(r"\w+", text.lower())
+    terms = [w for w in words if w not in STOPWORDS] or words
+    seen: list[str] = []
+    for word in terms:
+        if word not in seen:
+            seen.append(word)
+    if not seen:
+        return None
+    return " OR ".join(f'"{w}"' for w in seen[:32])
+
+
+class MemoryStore:
+    """The memories of one database."""
+
+    def __init__(self, db: Database, path: Path | None = None) -> None:
+        self.db = db
+        self.conn: sqlite3.Connection = db.conn
+        self.path = path
+        self._names = [d[0] for d in self.conn.execute("SELECT * FROM memories LIMIT 0").description]
+
+    # -- transactions -----------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """A write transaction that takes the write lock up front (no upgrade deadlocks)."""
+        if self.conn.in_transaction:
+            yield
+            return
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise describe(exc, self.path or Path("secondme.db")) from None
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def add(self, new: NewMemory, dedupe: bool = True) -> tuple[Memory, bool]:
+        """Store a memory; with ``dedupe``, the same current text and type returns the old one."""
+        results = self.add_many([new], dedupe=dedupe)
+        return results[0]
+
+    def add_many(self, items: Iterable[NewMemory], dedupe: bool = True) -> list[tuple[Memory, bool]]:
+        """Store several memories in one transaction; returns (memory, created) for each."""
+        out: list[tuple[Memory, bool]] = []
+        with self.transaction():
+            for new in items:
+                new.validate()
+                digest = content_hash(new.text)
+                if dedupe:
+                    row = self.conn.execute(
+                        "SELECT id FROM memories WHERE content_hash = ? AND type = ? "
+                        "AND superseded_by IS NULL LIMIT 1",
+                        (digest, new.type.value),
+                    ).fetchone()
+                    if row:
+                        out.append((self.get(row[0]), False))
+                        continue
+                out.append((self.get(self._insert(new, digest)), True))
+        return out
+
+    def _insert(self, new: NewMemory, digest: str) -> int:
+        stamp = timeparse.iso(timeparse.now())
+        values = {
+            "type": new.type.value,
+            "text": new.text.strip(),
+            "source_kind": new.source_kind,
+            "source_ref": new.source_ref,
+            "recorded_at": stamp,
+            "updated_at": None,
+            "occurred_at": new.occurred_at,
+            "valid_from": new.valid_from or new.occurred_at,
+            "valid_to": new.valid_to,
+            "superseded_by": None,
+            "tags": json.dumps(sorted(set(new.tags))),
+            "importance": float(new.importance),
+            "access_count": 0,
+            "last_accessed_at": None,
+            "content_hash": digest,
+            "metadata": json.dumps(new.metadata, default=str),
+            "actor": new.actor,
+            "event": new.event,
+            "subject": new.subject,
+            "title": new.title,
+            "resource_kind": new.resource_kind,
+            "path": new.path,
+            "label": new.label,
+            "source_status": None,
+        }
+        cursor = self.conn.execute(
+            f"INSERT INTO memories ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
+            [values[c] for c in _COLUMNS],
+        )
+        return int(cursor.lastrowid or 0)
+
+    def _snapshot(self, memory: Memory, change: str) -> None:
+        version = self.conn.execute(
+            "SELECT COALESCE(MAX(version), 0) + 1 FROM history WHERE memory_id = ?", (memory.id,)
+        ).fetchone()[0]
+        self.conn.execute(
+            "INSERT INTO history (memory_id, version, changed_at, change, snapshot) VALUES (?, ?, ?, ?, ?)",
+            (memory.id, version, timeparse.iso(timeparse.now()), change, json.dumps(memory.to_dict())),
+        )
+
+    def update(self, memory_id: int, change: str = "edit", **fields: Any) -> Memory:
+        """Change fields of a memory, keeping the previous version in the history table."""
+        allowed = {
+            "text",
+            "type",
+            "tags",
+            "occurred_at",
+            "valid_from",
+            "valid_to",
+            "importance",
+            "metadata",
+            "actor",
+            "event",
+            "subject",
+            "title",
+            "label",
+            "source_ref",
+            "source_status",
+            "path",
+            "superseded_by",
+        }
+        unknown = set(fields) - allowed
+        if unknown:
+            raise InputError(f"cannot change {', '.join(sorted(unknown))}")
+        with self.transaction():
+            current = self.get(memory_id)
+            values: dict[str, Any] = {}
+            for key, value in fields.items():
+                if key == "text":
+                    if not value or not str(value).strip():
+                        raise InputError("memory text is empty")
+                    value = str(value).strip()
+                    values["content_hash"] = content_hash(value)
+                elif key == "type":
+                    value = MemoryType.parse(value).value
+                elif key == "tags":
+                    value = json.dumps(sorted(set(value)))
+                elif key == "metadata":
+                    value = json.dumps(value, default=str)
+                values[key] = value
+            if not values:
+                return current
+            self._snapshot(current, change)
+            values["updated_at"] = timeparse.iso(timeparse.now())
+            assignments = ", ".join(f"{k} = ?" for k in values)
+            self.conn.execute(
+                f"UPDATE memories SET {assignments} WHERE id = ?", [*values.values(), memory_id]
+            )
+            return self.get(memory_id)
+
+    def supersede(self, old_id: int, new: NewMemory) -> Memory:
+        """Store ``new`` and mark ``old_id`` as replaced by it; the old one stays readable."""
+        with self.transaction():
+            old = self.get(old_id)
+            created, _ = self.add(new, dedupe=False)
+            self._snapshot(old, "supersede")
+            stamp = new.valid_from or new.occurred_at or timeparse.iso(timeparse.now())
+            self.conn.execute(
+                "UPDATE memories SET superseded_by = ?, valid_to = COALESCE(valid_to, ?), "
+                "updated_at = ? WHERE id = ?",
+                (created.id, stamp, timeparse.iso(timeparse.now()), old_id),
+            )
+            return created
+
+    def forget(self, ids: Iterable[int]) -> list[int]:
+        """Delete memories and their history for good; returns the ids that existed."""
+        removed: list[int] = []
+        with self.transaction():
+            for memory_id in ids:
+                cursor = self.conn.execute("DELETE FROM memories WHERE id = ?", (memory_id,))
+                if cursor.rowcount:
+                    removed.append(memory_id)
+                    self.conn.execute("DELETE FROM history WHERE memory_id = ?", (memory_id,))
+                    self.conn.execute(
+                        "UPDATE memories SET superseded_by = NULL WHERE superseded_by = ?",
+                        (memory_id,),
+                    )
+        return removed
+
+    def touch(self, ids: Sequence[int]) -> None:
+        """Count an access (a memory used in an answer or opened)."""
+        if not ids:
+            return
+        with self.transaction():
+            self.conn.executemany(
+                "UPDATE memories SET access_count = access_count + 1, last_accessed_at = ? WHERE id = ?",
+                [(timeparse.iso(timeparse.now()), i) for i in ids],
+            )
+
+    def set_core(self, label: str, value: str) -> Memory:
+        """Set the core memory ``label``; an older value is superseded, not lost."""
+        label = label.strip()
+        if not label:
+            raise InputError("core label is empty")
+        new = NewMemory(text=value, type=MemoryType.CORE, label=label, source_kind="cli", importance=1.0)
+        with self.transaction():
+            row = self.conn.execute(
+                "SELECT id FROM memories WHERE type = 'core' AND label = ? "
+                "AND superseded_by IS NULL ORDER BY id DESC LIMIT 1",
+                (label,),
+            ).fetchone()
+            if row is None:
+                return self.add(new, dedupe=False)[0]
+            existing = self.get(row[0])
+            if existing.content_hash == content_hash(value):
+                return existing
+            return self.supersede(row[0], new)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def get(self, memory_id: int) -> Memory:
+        """One memory, or :class:`NotFoundError`."""
+        row = self.conn.execute("SELECT * FROM memories WHERE id = ?", (memory_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no memory with id {memory_id}", hint="see `mem list`")
+        return Memory.from_row(self._as_dict(row))
+
+    def get_many(self, ids: Sequence[int]) -> dict[int, Memory]:
+        """Memories by id (missing ids are left out)."""
+        out: dict[int, Memory] = {}
+        ids = list(ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            rows = self.conn.execute(
+                f"SELECT * FROM memories WHERE id IN ({','.join('?' * len(chunk))})", chunk
+            ).fetchall()
+            for row in rows:
+                memory = Memory.from_row(self._as_dict(row))
+                out[memory.id] = memory
+        return out
+
+    def _as_dict(self, row: Sequence[Any]) -> dict[str, Any]:
+        return dict(zip(self._names, row, strict=False))
+
+    def history(self, memory_id: int) -> list[dict[str, Any]]:
+        """Earlier versions of a memory, oldest first."""
+        rows = self.conn.execute(
+            "SELECT version, changed_at, change, snapshot FROM history WHERE memory_id = ? ORDER BY version",
+            (memory_id,),
+        ).fetchall()
+        return [
+            {"version": v, "changed_at": at, "change": c, "snapshot": json.loads(s)} for v, at, c, s in rows
+        ]
+
+    def listing(
+        self, filters: Filters | None = None, limit: int = 50, offset: int = 0, newest_first: bool = True
+    ) -> list[Memory]:
+        """Memories in time order (by event time, else recorded time)."""
+        filters = filters or Filters(include_vault=True)
+        where, params = filters.sql()
+        order = "DESC" if newest_first else "ASC"
+        rows = self.conn.execute(
+            f"SELECT m.* FROM memories m WHERE 1=1{where} "
+            f"ORDER BY COALESCE(m.occurred_at, m.recorded_at) {order}, m.id {order} "
+            "LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        ).fetchall()
+        return [Memory.from_row(self._as_dict(r)) for r in rows]
+
+    def count(self, filters: Filters | None = None) -> int:
+        """How many memories match."""
+        filters = filters or Filters(include_vault=True)
+        where, params = filters.sql()
+        return int(
+            self.conn.execute(f"SELECT COUNT(*) FROM memories m WHERE 1=1{where}", params).fetchone()[0]
+        )
+
+    def counts_by_type(self, include_superseded: bool = False) -> dict[str, int]:
+        """Current memories per type (every type present, zero included)."""
+        clause = "" if include_superseded else "WHERE superseded_by IS NULL"
+        rows = self.conn.execute(f"SELECT type, COUNT(*) FROM memories {clause} GROUP BY type")
+        counts = {t.value: 0 for t in MemoryType}
+        counts.update({t: n for t, n in rows})
+        return counts
+
+    def core(self) -> list[Memory]:
+        """The current core memories, pinned into every prompt."""
+        rows = self.conn.execute(
+            "SELECT * FROM memories WHERE type = 'core' AND superseded_by IS NULL "
+            "ORDER BY importance DESC, id"
+        ).fetchall()
+        return [Memory.from_row(self._as_dict(r)) for r in rows]
+
+    def keyword_search(self, query: str, filters: Filters, limit: int) -> list[tuple[int, float]]:
+        """FTS5 BM25 matches as (id, bm25) pairs, best first (lower bm25 is better)."""
+        match = fts_query(query)
+        if match is None:
+            return []
+        where, params = filters.sql()
+        sql = (
+            "SELECT m.id, bm25(memories_fts, 1.0, 0.8, 0.8, 0.8, 0.3) AS rank "
+            "FROM memories_fts JOIN memories m ON m.id = memories_fts.rowid "
+            f"WHERE memories_fts MATCH ?{where} ORDER BY rank LIMIT ?"
+        )
+        try:
+            rows = self.conn.execute(sql, [match, *params, limit]).fetchall()
+        except sqlite3.OperationalError as exc:
+            raise describe(exc, self.path or Path("secondme.db")) from None
+        return [(int(i), float(r)) for i, r in rows]
+
+    def max_id(self) -> int:
+        """The highest memory id (0 when empty)."""
+        return int(self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM memories").fetchone()[0])
+
+    # -- vector bookkeeping -----------------------------------------------------------------
+
+    def vector_candidates(self, after_id: int = 0, limit: int = 1000) -> list[Memory]:
+        """Memories that belong in the vector index (everything but vault), by id."""
+        rows = self.conn.execute(
+            "SELECT * FROM memories WHERE type != 'vault' AND id > ? ORDER BY id LIMIT ?",
+            (after_id, limit),
+        ).fetchall()
+        return [Memory.from_row(self._as_dict(r)) for r in rows]
+
+    def pending_vectors(self, limit: int = 1000) -> list[Memory]:
+        """Memories whose vector is missing or out of date (by the recorded signature)."""
+        rows = self.conn.execute(
+            "SELECT m.* FROM memories m LEFT JOIN vector_state v ON v.memory_id = m.id "
+            "WHERE m.type != 'vault' AND (v.memory_id IS NULL OR v.signature != "
+            "m.content_hash || '|' || m.type || '|' || COALESCE(m.occurred_at, m.recorded_at) "
+            "|| '|' || (m.superseded_by IS NULL)) ORDER BY m.id LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [Memory.from_row(self._as_dict(r)) for r in rows]
+
+    def orphan_vectors(self) -> list[int]:
+        """Ids the vector index holds that the database no longer has (or holds as vault)."""
+        rows = self.conn.execute(
+            "SELECT v.memory_id FROM vector_state v LEFT JOIN memories m ON m.id = v.memory_id "
+            "WHERE m.id IS NULL OR m.type = 'vault'"
+        ).fetchall()
+        return [int(r[0]) for r in rows]
+
+    def mark_indexed(self, memories: Sequence[Memory], model: str) -> None:
+        """Record that these memories' vectors are in the index as they are now."""
+        stamp = timeparse.iso(timeparse.now())
+        with self.transaction():
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO vector_state (memory_id, signature, model, indexed_at) "
+                "VALUES (?, ?, ?, ?)",
+                [(m.id, plain_signature(m), model, stamp) for m in memories],
+            )
+
+    def unmark_indexed(self, ids: Sequence[int] | None = None) -> None:
+        """Forget what the index holds (all of it when ``ids`` is None)."""
+        with self.transaction():
+            if ids is None:
+                self.conn.execute("DELETE FROM vector_state")
+            else:
+                self.conn.executemany("DELETE FROM vector_state WHERE memory_id = ?", [(i,) for i in ids])
+
+    def indexed_signatures(self) -> dict[int, str]:
+        """memory id -> signature recorded for the index."""
+        return {int(i): s for i, s in self.conn.execute("SELECT memory_id, signature FROM vector_state")}
+
+    def get_meta(self, key: str) -> str | None:
+        """A value from the meta table."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Store a value in the meta table."""
+        with self.transaction():
+            self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+
+def plain_signature(memory: Memory) -> str:
+    """The signature as SQL computes it in :meth:`MemoryStore.pending_vectors`."""
+    current = 1 if memory.superseded_by is None else 0
+    return f"{memory.content_hash}|{memory.type.value}|{memory.when}|{current}"
+
+
+def when_timestamp(memory: Memory) -> int:
+    """Seconds since the epoch of the memory's time, for range filters in the vector index."""
+    return int(datetime.fromisoformat(memory.when or "1970-01-01T00:00:00").timestamp())

@@ -1,0 +1,124 @@
+"""Schema migrations.  Named, transactional, and never edited once shipped: add a new one."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("secondme")
+
+
+@migrations(name="m001_memories")
+def m001_memories(db: Database) -> None:
+    """Memories, their full-text index, edit history and the vector bookkeeping."""
+    for statement in _M001:
+        db.execute(statement)
+
+
+# executescript() would commit the migration's transaction half-way, so statements run one by one.
+_M001 = [
+    """
+    CREATE TABLE memories (
+        id INTEGER PRIMARY KEY,
+        type TEXT NOT NULL,
+        text TEXT NOT NULL,
+        source_kind TEXT NOT NULL DEFAULT 'cli',
+        source_ref TEXT,
+        recorded_at TEXT NOT NULL,
+        updated_at TEXT,
+        occurred_at TEXT,
+        valid_from TEXT,
+        valid_to TEXT,
+        superseded_by INTEGER,
+        tags TEXT NOT NULL DEFAULT '[]',
+        importance REAL NOT NULL DEFAULT 0.5,
+        access_count INTEGER NOT NULL DEFAULT 0,
+        last_accessed_at TEXT,
+        content_hash TEXT NOT NULL,
+        metadata TEXT NOT NULL DEFAULT '{}',
+        actor TEXT,
+        event TEXT,
+        subject TEXT,
+        title TEXT,
+        resource_kind TEXT,
+        path TEXT,
+        label TEXT,
+        source_status TEXT
+    )
+    """,
+    """
+    CREATE INDEX idx_memories_type ON memories(type)
+    """,
+    """
+    CREATE INDEX idx_memories_occurred ON memories(occurred_at)
+    """,
+    """
+    CREATE INDEX idx_memories_hash ON memories(content_hash)
+    """,
+    """
+    CREATE INDEX idx_memories_superseded ON memories(superseded_by)
+    """,
+    """
+    CREATE INDEX idx_memories_source ON memories(source_kind, source_ref)
+    """,
+    """
+    CREATE INDEX idx_memories_label ON memories(label)
+    """,
+    """
+    CREATE VIRTUAL TABLE memories_fts USING fts5(
+        text, title, subject, label, tags,
+        content='memories', content_rowid='id',
+        tokenize='porter unicode61 remove_diacritics 2'
+    )
+    """,
+    """
+    CREATE TRIGGER memories_ai AFTER INSERT ON memories BEGIN
+        INSERT INTO memories_fts(rowid, text, title, subject, label, tags)
+        VALUES (new.id, new.text, new.title, new.subject, new.label, new.tags);
+    END
+    """,
+    """
+    CREATE TRIGGER memories_ad AFTER DELETE ON memories BEGIN
+        INSERT INTO memories_fts(memories_fts, rowid, text, title, subject, label, tags)
+        VALUES ('delete', old.id, old.text, old.title, old.subject, old.label, old.tags);
+    END
+    """,
+    """
+    CREATE TRIGGER memories_au AFTER UPDATE OF text, title, subject, label, tags ON memories
+    BEGIN
+        INSERT INTO memories_fts(memories_fts, rowid, text, title, subject, label, tags)
+        VALUES ('delete', old.id, old.text, old.title, old.subject, old.label, old.tags);
+        INSERT INTO memories_fts(rowid, text, title, subject, label, tags)
+        VALUES (new.id, new.text, new.title, new.subject, new.label, new.tags);
+    END
+    """,
+    """
+    CREATE TABLE history (
+        id INTEGER PRIMARY KEY,
+        memory_id INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        changed_at TEXT NOT NULL,
+        change TEXT NOT NULL,
+        snapshot TEXT NOT NULL
+    )
+    """,
+    """
+    CREATE INDEX idx_history_memory ON history(memory_id)
+    """,
+    """
+    -- What the vector index should hold for each memory: a row here means Chroma has a
+    -- vector for this memory with this signature (content hash + filter metadata).
+    CREATE TABLE vector_state (
+        memory_id INTEGER PRIMARY KEY,
+        signature TEXT NOT NULL,
+        model TEXT NOT NULL,
+        indexed_at TEXT NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT
+    )
+    """,
+]

@@ -1,0 +1,62 @@
+"""Every test gets its own data home; model files come from the shared cache."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh SECONDME_HOME for each test."""
+    path = tmp_path / "home"
+    monkeypatch.setenv("SECONDME_HOME", str(path))
+    monkeypatch.delenv("SECONDME_DEBUG", raising=False)
+    for key in list(os.environ):
+        if key.startswith(("SECONDME_LLM_", "SECONDME_EMBEDDER_", "SECONDME_SEARCH_", "SECONDME_ANSWER_")):
+            monkeypatch.delenv(key)
+    from secondme import plugins
+
+    plugins.manager.cache_clear()
+    return path
+
+
+def run_mem(
+    *args: str, input: str | None = None, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """Run the real `mem` command in a subprocess (the current SECONDME_HOME applies)."""
+    return subprocess.run(
+        [sys.executable, "-m", "secondme", *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+@pytest.fixture(scope="session")
+def default_llm():
+    """The default answer model, loaded once for the session."""
+    from secondme import config
+    from secondme.models.llm import load_llm
+
+    return load_llm(config.Settings().llm)
+
+
+@pytest.fixture(scope="session")
+def tiny_llm():
+    """SmolLM2-135M: fast, for plumbing (it invents facts, so never for answer quality)."""
+    from secondme import config
+    from secondme.models.llm import load_llm
+
+    settings = config.Settings().llm
+    settings.model = "smollm2-135m"
+    return load_llm(settings)
