@@ -63,6 +63,16 @@ class AnswerSettings:
 
 
 @dataclass
+class IngestSettings:
+    """Ingesting files and watching folders."""
+
+    max_file_mb: float = 50.0
+    on_delete: str = "keep"
+    debounce_s: float = 1.0
+    batch_files: int = 50
+
+
+@dataclass
 class Settings:
     """All settings."""
 
@@ -70,6 +80,7 @@ class Settings:
     embedder: EmbedderSettings = field(default_factory=EmbedderSettings)
     search: SearchSettings = field(default_factory=SearchSettings)
     answer: AnswerSettings = field(default_factory=AnswerSettings)
+    ingest: IngestSettings = field(default_factory=IngestSettings)
     watch: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -77,7 +88,7 @@ class Settings:
         return asdict(self)
 
 
-_SECTIONS = ("llm", "embedder", "search", "answer")
+_SECTIONS = ("llm", "embedder", "search", "answer", "ingest")
 
 
 def _coerce(value: Any, typ: type, where: str) -> Any:
@@ -134,6 +145,15 @@ def load(path: Path | None = None) -> Settings:
     if not isinstance(watch, list):
         raise InputError(f"watch in {path} must be an array of tables ([[watch]])")
     settings.watch = [dict(w) for w in watch]
+    for entry in settings.watch:
+        if not isinstance(entry.get("path"), str):
+            raise InputError(f"every [[watch]] in {path} needs a path = \"...\"")
+        if entry.setdefault("kind", "auto") not in ("auto", "notes", "chats", "screenshots"):
+            raise InputError(
+                f"[[watch]] kind {entry['kind']!r} in {path} is not one of auto, notes, chats, screenshots"
+            )
+    if settings.ingest.on_delete not in ("keep", "forget"):
+        raise InputError(f"ingest.on_delete must be keep or forget, not {settings.ingest.on_delete!r}")
     return settings
 
 

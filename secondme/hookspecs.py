@@ -25,6 +25,13 @@ def register_llms(register: Any) -> None:
 
 
 @hookspec
+def register_sources(register: Any) -> None:
+    """Register ingest sources: call ``register(source)`` with an object that has ``name``,
+    ``can_parse(path, head) -> bool`` and ``parse(path) -> ParseResult`` (see
+    ``secondme.ingest.sources.base``).  Plugin sources are tried before the built-in ones."""
+
+
+@hookspec
 def memory_added(memory: Any) -> None:
     """Called after a memory was stored (``memory`` is a :class:`secondme.memory.Memory`)."""
 

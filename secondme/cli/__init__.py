@@ -37,10 +37,12 @@ def _root(
 
 
 def _register() -> None:
-    from secondme.cli import admin, memories, search, transfer
+    from secondme.cli import admin, ingest, memories, search, transfer, watch
 
     memories.register(app)
     search.register(app)
+    ingest.register(app)
+    watch.register(app)
     transfer.register(app)
     admin.register(app)
 

@@ -388,6 +388,39 @@ class MemoryStore:
             )
             return created
 
+    def mark_superseded(self, old_id: int, new_id: int) -> None:
+        """Record that ``new_id`` replaces ``old_id`` (both stored already); history kept."""
+        with self.transaction():
+            old = self.get(old_id)
+            if old.superseded_by is not None:
+                return
+            self._snapshot(old, "supersede")
+            stamp = timeparse.iso(timeparse.now())
+            self.conn.execute(
+                "UPDATE memories SET superseded_by = ?, valid_to = COALESCE(valid_to, ?), "
+                "updated_at = ? WHERE id = ?",
+                (new_id, stamp, stamp, old_id),
+            )
+
+    def relocate(self, ids: Sequence[int], old_path: str, new_path: str) -> None:
+        """A source file moved: point provenance (source_ref, path) at its new place."""
+        with self.transaction():
+            for memory_id in ids:
+                self.conn.execute(
+                    "UPDATE memories SET source_ref = ? || substr(source_ref, ?), "
+                    "path = CASE WHEN path = ? THEN ? ELSE path END "
+                    "WHERE id = ? AND source_ref LIKE ? ESCAPE '\\'",
+                    (new_path, len(old_path) + 1, old_path, new_path, memory_id,
+                     _like_prefix(old_path)),
+                )
+
+    def set_source_status(self, ids: Sequence[int], status: str | None) -> None:
+        """Mark memories whose source file is gone (or back)."""
+        with self.transaction():
+            self.conn.executemany(
+                "UPDATE memories SET source_status = ? WHERE id = ?", [(status, i) for i in ids]
+            )
+
     def forget(self, ids: Iterable[int]) -> list[int]:
         """Delete memories and their history for good; returns the ids that existed."""
         removed: list[int] = []
@@ -588,6 +621,11 @@ class MemoryStore:
         """Store a value in the meta table."""
         with self.transaction():
             self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+
+def _like_prefix(prefix: str) -> str:
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
 
 
 def plain_signature(memory: Memory) -> str:

@@ -122,3 +122,54 @@ _M001 = [
     )
     """,
 ]
+
+
+@migrations(name="m002_sources_and_queue")
+def m002_sources_and_queue(db: Database) -> None:
+    """Ingested files, the persistent watcher queue, and recorded ingest errors."""
+    for statement in _M002:
+        db.execute(statement)
+
+
+_M002 = [
+    """
+    CREATE TABLE sources (
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL UNIQUE,
+        kind TEXT,
+        format TEXT,
+        size INTEGER,
+        mtime REAL,
+        content_hash TEXT,
+        status TEXT NOT NULL,
+        error TEXT,
+        memory_ids TEXT NOT NULL DEFAULT '[]',
+        problems INTEGER NOT NULL DEFAULT 0,
+        first_seen TEXT NOT NULL,
+        last_ingested TEXT
+    )
+    """,
+    "CREATE INDEX idx_sources_hash ON sources(content_hash)",
+    """
+    CREATE TABLE ingest_queue (
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL UNIQUE,
+        event TEXT NOT NULL,
+        dest_path TEXT,
+        kind TEXT NOT NULL DEFAULT 'auto',
+        due REAL NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        enqueued_at REAL NOT NULL
+    )
+    """,
+    "CREATE INDEX idx_queue_due ON ingest_queue(due)",
+    """
+    CREATE TABLE ingest_errors (
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        at TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX idx_errors_path ON ingest_errors(path)",
+]

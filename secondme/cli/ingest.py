@@ -1,0 +1,121 @@
+"""Commands that bring files in: ingest, status."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from secondme.cli.memories import _app
+from secondme.cli.options import JsonOpt
+from secondme.cli.output import emit_json
+from secondme.errors import InputError
+
+KindOpt = Annotated[
+    str, typer.Option("--kind", help="auto (detect from content), notes, chats or screenshots.")
+]
+
+
+def check_kind(kind: str) -> str:
+    """Refuse an unknown source kind with the list of valid ones."""
+    from secondme.ingest.pipeline import KINDS
+
+    if kind not in KINDS:
+        raise InputError(f"unknown kind {kind!r}", hint=f"use one of {', '.join(KINDS)}")
+    return kind
+
+
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (folders are read recursively).")],
+    kind: KindOpt = "auto",
+    json_: JsonOpt = False,
+) -> None:
+    """Ingest notes, chat exports and screenshots; unchanged files are skipped, changed ones updated."""
+    from secondme.ingest.pipeline import Ingestor
+
+    check_kind(kind)
+    missing = [str(p) for p in paths if not p.expanduser().exists()]
+    if missing:
+        raise InputError(f"no such file or folder: {', '.join(missing)}")
+    app = _app()
+    ingestor = Ingestor(app)
+    files = [f for f, _ in ingestor.walk(paths)]
+    if json_ or not sys.stderr.isatty() or len(files) < 3:
+        summary = ingestor.ingest_paths(files, kind)
+    else:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        with Progress(
+            TextColumn("ingesting"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[name]}"),
+            transient=True,
+        ) as bar:
+            task = bar.add_task("ingest", total=len(files), name="")
+            summary = ingestor.ingest_paths(
+                files, kind, progress=lambda f, _o: bar.update(task, advance=1, name=f.name[:40])
+            )
+    if json_:
+        emit_json(summary.to_dict())
+    else:
+        typer.echo(
+            f"{summary.added} added, {summary.updated} updated, {summary.unchanged} unchanged, "
+            f"{summary.moved} moved, {summary.skipped} skipped, {len(summary.errors)} problems "
+            f"({summary.memories_added} new memories)"
+        )
+        for error in summary.errors[:20]:
+            typer.echo(f"  {error['path']}: {error['reason']}", err=True)
+        if len(summary.errors) > 20:
+            typer.echo(f"  … and {len(summary.errors) - 20} more (see `mem status`)", err=True)
+
+
+def status(json_: JsonOpt = False) -> None:
+    """Show memories, watched folders, the ingest queue, the last ingest and recorded errors."""
+    from secondme.ingest import watcher
+    from secondme.ingest.pipeline import errors
+
+    app = _app()
+    conn = app.store.conn
+    info = {
+        "home": str(app.db_path.parent),
+        "memories": app.store.counts_by_type(),
+        "sources": dict(conn.execute("SELECT status, COUNT(*) FROM sources GROUP BY status").fetchall()),
+        "last_ingest": conn.execute("SELECT MAX(last_ingested) FROM sources").fetchone()[0],
+        "queue": conn.execute("SELECT COUNT(*) FROM ingest_queue").fetchone()[0],
+        "watcher": watcher.daemon_status(),
+        "watched": [{"path": w["path"], "kind": w.get("kind", "auto")} for w in app.settings.watch],
+        "errors": errors(app, limit=10),
+        "pending_vectors": app.pending_count(),
+    }
+    if json_:
+        emit_json(info)
+        return
+    counts = ", ".join(f"{n} {t}" for t, n in info["memories"].items())
+    typer.echo(f"home:        {info['home']}")
+    typer.echo(f"memories:    {counts}")
+    files = ", ".join(f"{n} {s}" for s, n in info["sources"].items()) or "none"
+    typer.echo(f"files:       {files}")
+    typer.echo(f"last ingest: {info['last_ingest'] or 'never'}")
+    state = info["watcher"]
+    running = f"running (pid {state['pid']})" if state["running"] else "not running"
+    if state.get("paused"):
+        running += ", paused"
+    typer.echo(f"watcher:     {running}; queue {info['queue']}")
+    for folder in info["watched"]:
+        typer.echo(f"  watching {folder['path']} ({folder['kind']})")
+    if not info["watched"]:
+        typer.echo("  no [[watch]] folders in config.toml")
+    if info["errors"]:
+        typer.echo("recent problems:")
+        for error in info["errors"]:
+            typer.echo(f"  {error['at']}  {error['path']}: {error['reason']}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add these commands to ``app``."""
+    app.command("ingest")(ingest)
+    app.command("status")(status)

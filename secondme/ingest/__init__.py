@@ -1,0 +1,1 @@
+"""Ingestion: turning files the user already has into memory drafts."""

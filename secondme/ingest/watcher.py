@@ -1,0 +1,398 @@
+"""The folder watcher: watchdog events go into a persistent SQLite queue, debounced, and a worker
+ingests what is due.
+
+A file leaves the queue in the same transaction that stores its memories, so ``kill -9`` at any
+moment loses nothing and repeats nothing: on restart the queue still holds what was not done, and
+a scan of the folders catches what changed while no watcher ran.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from secondme import paths
+from secondme.errors import InputError, SecondmeError
+
+if TYPE_CHECKING:
+    from secondme.ingest.pipeline import Ingestor
+    from secondme.service import Secondme
+
+log = logging.getLogger("secondme.watch")
+
+PAUSED_KEY = "watch.paused"
+MAX_ATTEMPTS = 3
+BATCH = 50
+
+
+def pid_path() -> Path:
+    """The running watcher's pid file."""
+    return paths.home() / "watch.pid"
+
+
+def log_path() -> Path:
+    """The background watcher's log file."""
+    return paths.logs_dir() / "watch.log"
+
+
+class Queue:
+    """The ``ingest_queue`` table: one pending entry per path, due after the debounce delay."""
+
+    def __init__(self, db_file: Path) -> None:
+        # Its own connection: watchdog calls us from its observer thread.
+        self.conn = sqlite3.connect(str(db_file), timeout=15, isolation_level=None, check_same_thread=False)
+        self.conn.execute("PRAGMA busy_timeout = 15000")
+        self.lock = threading.Lock()
+
+    def push(self, path: Path, event: str, kind: str, delay: float, dest: Path | None = None) -> None:
+        """Add or refresh the entry for ``path`` (a newer event replaces an older one)."""
+        now = time.time()
+        with self.lock:
+            self.conn.execute(
+                "INSERT INTO ingest_queue (path, event, dest_path, kind, due, enqueued_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET event = excluded.event, "
+                "dest_path = excluded.dest_path, kind = excluded.kind, due = excluded.due",
+                (str(path), event, str(dest) if dest else None, kind, now + delay, now),
+            )
+
+    def depth(self) -> int:
+        """How many entries wait."""
+        with self.lock:
+            return int(self.conn.execute("SELECT COUNT(*) FROM ingest_queue").fetchone()[0])
+
+    def next_due(self) -> float | None:
+        """When the earliest entry becomes due."""
+        with self.lock:
+            return self.conn.execute("SELECT MIN(due) FROM ingest_queue").fetchone()[0]
+
+
+class _Handler:
+    """Turns watchdog events into queue entries (ignored paths never enter the queue)."""
+
+    def __init__(self, watcher: Watcher, root: Path, kind: str) -> None:
+        self.watcher = watcher
+        self.root = root
+        self.kind = kind
+
+    def dispatch(self, event: Any) -> None:
+        """Called by watchdog's observer thread for every event."""
+        try:
+            self._handle(event)
+        except Exception:  # an odd event must never stop the observer
+            log.exception("could not queue %s", event)
+
+    def _handle(self, event: Any) -> None:
+        if event.is_directory or event.event_type in ("opened", "closed_no_write"):
+            return
+        src = Path(os.fsdecode(event.src_path))
+        ignored = self.watcher.ingestor.ignore
+        if src.name == ".memignore":
+            ignored.forget_cache()
+            return
+        delay = self.watcher.debounce
+        if event.event_type == "moved":
+            dest = Path(os.fsdecode(event.dest_path))
+            src_ignored = ignored.ignored(src, self.root)
+            dest_ignored = ignored.ignored(dest, self.root)
+            if src_ignored and not dest_ignored:  # an editor's temp file renamed into place
+                self.watcher.push(dest, "upsert", self.kind, delay)
+            elif dest_ignored and not src_ignored:
+                self.watcher.push(src, "delete", self.kind, delay)
+            elif not src_ignored:
+                self.watcher.push(src, "move", self.kind, delay, dest=dest)
+            return
+        if ignored.ignored(src, self.root):
+            return
+        if event.event_type == "deleted":
+            self.watcher.push(src, "delete", self.kind, delay)
+        elif event.event_type in ("created", "modified", "closed"):
+            self.watcher.push(src, "upsert", self.kind, delay)
+
+
+class Watcher:
+    """Watches folders and keeps their files ingested."""
+
+    def __init__(self, app: Secondme, folders: list[tuple[Path, str]], debounce: float | None = None) -> None:
+        from secondme.ingest.pipeline import Ingestor
+
+        self.app = app
+        self.ingestor: Ingestor = Ingestor(app)
+        self.folders = [(p.expanduser().resolve(), k) for p, k in folders]
+        self.debounce = app.settings.ingest.debounce_s if debounce is None else debounce
+        self.queue = Queue(app.db_path)
+        self.wake = threading.Event()
+        self.stop_event = threading.Event()
+        self.observer: Any = None
+        self.processed = 0
+
+    def push(self, path: Path, event: str, kind: str, delay: float, dest: Path | None = None) -> None:
+        """Queue an event and wake the worker."""
+        self.queue.push(path, event, kind, delay, dest)
+        self.wake.set()
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start observing, and queue what changed while no watcher ran."""
+        from watchdog.observers import Observer
+
+        for folder, _kind in self.folders:
+            if not folder.is_dir():
+                raise InputError(f"cannot watch {folder}: not a folder")
+        self.observer = Observer()
+        for folder, kind in self.folders:
+            self.observer.schedule(_Handler(self, folder, kind), str(folder), recursive=True)
+        self.observer.start()
+        self.catch_up()
+
+    def catch_up(self) -> None:
+        """Queue files that are new or changed since they were ingested, and deletions."""
+        for folder, kind in self.folders:
+            for file, _root in self.ingestor.walk([folder]):
+                row = self.ingestor.source_row(file)
+                try:
+                    stat = file.stat()
+                except OSError:
+                    continue
+                if row is None or row["size"] != stat.st_size or row["mtime"] != stat.st_mtime:
+                    self.queue.push(file, "upsert", kind, 0)
+            prefix = str(folder)
+            rows = self.app.store.conn.execute(
+                "SELECT path FROM sources WHERE status != 'gone' AND path LIKE ?",
+                (prefix.rstrip("/") + "/%",),
+            ).fetchall()
+            for (path,) in rows:
+                if not Path(path).exists():
+                    self.queue.push(Path(path), "delete", kind, 0)
+        self.wake.set()
+
+    def stop(self) -> None:
+        """Stop observing and let the worker loop end."""
+        self.stop_event.set()
+        self.wake.set()
+        if self.observer is not None:
+            self.observer.stop()
+            self.observer.join(timeout=5)
+
+    def run(self) -> None:
+        """Process due entries until :meth:`stop` (waits without using the CPU when idle)."""
+        while not self.stop_event.is_set():
+            self.process_due()
+            next_due = self.queue.next_due()
+            timeout = 60.0 if next_due is None else max(0.05, next_due - time.time())
+            if self.paused():
+                timeout = 1.0
+            self.wake.wait(timeout=min(timeout, 60.0))
+            self.wake.clear()
+
+    # -- work -------------------------------------------------------------------------------
+
+    def paused(self) -> bool:
+        """True while `mem watch pause` is in effect."""
+        return self.app.store.get_meta(PAUSED_KEY) == "1"
+
+    def process_due(self) -> int:
+        """Ingest every due entry; returns how many were handled."""
+        if self.paused():
+            return 0
+        conn = self.app.store.conn
+        handled = 0
+        while not self.stop_event.is_set():
+            rows = conn.execute(
+                "SELECT id, path, event, dest_path, kind, attempts FROM ingest_queue "
+                "WHERE due <= ? ORDER BY due, id LIMIT ?",
+                (time.time(), BATCH),
+            ).fetchall()
+            if not rows:
+                break
+            for row in rows:
+                if self.stop_event.is_set():
+                    break
+                self._process(*row)
+                handled += 1
+            self.app.sync_vectors()
+        self.processed += handled
+        return handled
+
+    def _process(
+        self, entry_id: int, path: str, event: str, dest: str | None, kind: str, attempts: int
+    ) -> None:
+        conn = self.app.store.conn
+
+        def done() -> None:
+            # Runs inside the file's ingest transaction; only removes the entry if it was not
+            # refreshed by a newer event in the meantime.
+            conn.execute("DELETE FROM ingest_queue WHERE id = ? AND due <= ?", (entry_id, time.time()))
+
+        file = Path(path)
+        try:
+            if event == "delete" or (event == "upsert" and not file.exists()):
+                self.ingestor.remove(file, on_done=done)
+            elif event == "move" and dest:
+                target = Path(dest)
+                if not self.ingestor.move(file, target, on_done=done):
+                    self.ingestor.ingest_file(target, kind, on_done=done)
+                elif target.exists():
+                    # The moved file may also have changed: catch that on the next pass.
+                    self.queue.push(target, "upsert", kind, 0)
+            else:
+                outcome = self.ingestor.ingest_file(file, kind, on_done=done)
+                log.info("%s %s", outcome, file)
+        except SecondmeError as exc:
+            self._retry_or_drop(entry_id, file, str(exc), attempts)
+        except Exception as exc:  # the watcher keeps going whatever one file does
+            log.exception("failed on %s", file)
+            self._retry_or_drop(entry_id, file, f"{type(exc).__name__}: {exc}", attempts)
+
+    def _retry_or_drop(self, entry_id: int, file: Path, reason: str, attempts: int) -> None:
+        conn = self.app.store.conn
+        if attempts + 1 >= MAX_ATTEMPTS:
+            self.ingestor.record_error(file, f"gave up after {MAX_ATTEMPTS} tries: {reason}")
+            conn.execute("DELETE FROM ingest_queue WHERE id = ?", (entry_id,))
+        else:
+            conn.execute(
+                "UPDATE ingest_queue SET attempts = attempts + 1, due = ? WHERE id = ?",
+                (time.time() + 5 * (attempts + 1), entry_id),
+            )
+
+
+# -- running it -------------------------------------------------------------------------------
+
+
+def folders_from(app: Secondme, given: list[Path], kind: str) -> list[tuple[Path, str]]:
+    """Folders from the command line, else from config.toml's [[watch]] tables."""
+    if given:
+        return [(p, kind) for p in given]
+    folders = [(Path(w["path"]), w.get("kind", "auto")) for w in app.settings.watch]
+    if not folders:
+        raise InputError(
+            "no folders to watch",
+            hint="give folders on the command line or add [[watch]] tables to config.toml",
+        )
+    return folders
+
+
+@contextlib.contextmanager
+def _single_instance() -> Any:
+    """Hold the watcher lock for this home, or refuse because another watcher holds it."""
+    lock_file = paths.home() / "watch.lock"
+    handle = open(lock_file, "a+")  # noqa: SIM115 - held for the watcher's lifetime
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        pid = read_pid()
+        raise SecondmeError(
+            f"a watcher is already running for this home (pid {pid})", hint="stop it with `mem watch stop`"
+        ) from None
+    try:
+        pid_path().write_text(str(os.getpid()))
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            pid_path().unlink()
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+
+
+def run_foreground(app: Secondme, folders: list[tuple[Path, str]], announce: Any = print) -> None:
+    """Watch until SIGTERM or Ctrl-C."""
+    watcher = Watcher(app, folders)
+    with _single_instance():
+
+        def on_signal(_signum: int, _frame: Any) -> None:
+            watcher.stop()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        watcher.start()
+        for folder, kind in watcher.folders:
+            announce(f"watching {folder} ({kind})")
+        try:
+            watcher.run()
+        finally:
+            watcher.stop()
+
+
+def read_pid() -> int | None:
+    """The pid in the pid file, if any."""
+    try:
+        return int(pid_path().read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def daemon_status() -> dict[str, Any]:
+    """Whether a watcher runs for this home (pid file + a live process)."""
+    pid = read_pid()
+    running = pid is not None and _alive(pid)
+    paused = False
+    db = paths.db_path()
+    if db.exists():
+        with contextlib.closing(sqlite3.connect(str(db), timeout=5)) as conn:
+            with contextlib.suppress(sqlite3.Error):
+                row = conn.execute("SELECT value FROM meta WHERE key = ?", (PAUSED_KEY,)).fetchone()
+                paused = bool(row and row[0] == "1")
+    return {"running": running, "pid": pid if running else None, "paused": paused, "log": str(log_path())}
+
+
+def start_daemon(args: list[str]) -> int:
+    """Start `mem watch` in the background; returns its pid."""
+    state = daemon_status()
+    if state["running"]:
+        raise SecondmeError(f"a watcher is already running (pid {state['pid']})")
+    with open(log_path(), "a") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "secondme", "watch", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
+            env={**os.environ, "SECONDME_WATCH_LOG": "1"},
+        )
+    for _ in range(100):  # wait until it holds the lock and wrote its pid, or died
+        if proc.poll() is not None:
+            raise SecondmeError(
+                f"the watcher exited at once (code {proc.returncode})", hint=f"see {log_path()}"
+            )
+        if read_pid() == proc.pid:
+            return proc.pid
+        time.sleep(0.1)
+    return proc.pid
+
+
+def stop_daemon(timeout: float = 15.0) -> int | None:
+    """Stop the background watcher; returns the pid it had, or None if none ran."""
+    state = daemon_status()
+    pid = state["pid"]
+    if not state["running"] or pid is None:
+        return None
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.time() + timeout
+    while time.time() < deadline and _alive(pid):
+        time.sleep(0.1)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+    if _alive(pid):
+        os.kill(pid, signal.SIGKILL)
+    return pid
