@@ -19,7 +19,7 @@ def test_defaults_file_and_environment(monkeypatch):
     monkeypatch.setenv("SECONDME_SEARCH_K", "7")
     settings = config.load()
     assert settings.llm.n_ctx == 2048 and settings.search.k == 7
-    assert settings.watch == [{"path": "~/notes"}]
+    assert settings.watch == [{"path": "~/notes", "kind": "auto"}]
 
 
 @pytest.mark.parametrize(
