@@ -46,7 +46,7 @@ def chroma_where(filters: Filters) -> dict[str, Any] | None:
     clauses: list[dict[str, Any]] = []
     if filters.types:
         clauses.append({"type": {"$in": [t.value for t in filters.types]}})
-    if not filters.include_superseded:
+    if not filters.include_superseded and (filters.types or filters.since or filters.until):
         clauses.append({"current": True})
     if filters.since:
         clauses.append({"when_ts": {"$gte": int(datetime.fromisoformat(filters.since).timestamp())}})

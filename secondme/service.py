@@ -124,7 +124,7 @@ class Secondme:
 
             with open_index(self.chroma_dir) as index:
                 index.delete(removed)
-            self.store.unmark_indexed(removed)
+            self.store.drop_indexed(removed)
             from secondme.plugins import manager
 
             for memory_id in removed:
@@ -146,17 +146,20 @@ class Secondme:
         from secondme.store.vectors import open_index
 
         written = 0
+        if not self.store.has_pending_vectors():
+            return 0
         with open_index(self.chroma_dir) as index:
             orphans = self.store.orphan_vectors()
             if orphans:
                 index.delete(orphans)
-                self.store.unmark_indexed(orphans)
+                self.store.drop_indexed(orphans)
             while limit is None or written < limit:
                 batch = self.store.pending_vectors(limit=256)
                 if not batch:
                     break
                 self._index(index, batch)
                 written += len(batch)
+            self.store.clear_clean_dirty()
         return written
 
     def _index(self, index: Any, batch: list[Memory]) -> None:
@@ -171,7 +174,9 @@ class Secondme:
         return f"{head}: {memory.text}" if head and head not in memory.text else memory.text
 
     def pending_count(self) -> int:
-        """How many memories wait for a vector."""
+        """How many memories wait for a vector (counted up to SEARCH_SYNC_LIMIT + 1)."""
+        if not self.store.has_pending_vectors():
+            return 0
         return len(self.store.pending_vectors(limit=SEARCH_SYNC_LIMIT + 1))
 
     def vector_search(self, query: str, n: int, filters: Filters) -> list[tuple[int, float]]:
@@ -191,8 +196,17 @@ class Secondme:
         if not self.chroma_dir.exists() and not self.store.vector_candidates(limit=1):
             return []  # a new home: nothing to look for yet
         vector = self.embed([query])[0]
+        where = chroma_where(filters)
         with open_index(self.chroma_dir, write=False, create=False) as index:
-            return index.query(vector, n, chroma_where(filters))
+            if where is not None:
+                return index.query(vector, n, where)
+            # Metadata filters make Chroma scan; the common case (current memories of any type)
+            # over-fetches instead and drops superseded ones here.
+            found = index.query(vector, n + n // 2 + 10)
+        if filters.include_superseded:
+            return found[:n]
+        current = self.store.current_ids([i for i, _ in found])
+        return [(i, d) for i, d in found if i in current][:n]
 
     def search(
         self,

@@ -410,8 +410,7 @@ class MemoryStore:
                     "UPDATE memories SET source_ref = ? || substr(source_ref, ?), "
                     "path = CASE WHEN path = ? THEN ? ELSE path END "
                     "WHERE id = ? AND source_ref LIKE ? ESCAPE '\\'",
-                    (new_path, len(old_path) + 1, old_path, new_path, memory_id,
-                     _like_prefix(old_path)),
+                    (new_path, len(old_path) + 1, old_path, new_path, memory_id, _like_prefix(old_path)),
                 )
 
     def set_source_status(self, ids: Sequence[int], status: str | None) -> None:
@@ -572,23 +571,43 @@ class MemoryStore:
         return [Memory.from_row(self._as_dict(r)) for r in rows]
 
     def pending_vectors(self, limit: int = 1000) -> list[Memory]:
-        """Memories whose vector is missing or out of date (by the recorded signature)."""
+        """Memories whose vector is missing or out of date.
+
+        Only rows the ``vector_dirty`` triggers flagged are looked at, so this costs nothing
+        when the index is up to date, however many memories there are.
+        """
         rows = self.conn.execute(
-            "SELECT m.* FROM memories m LEFT JOIN vector_state v ON v.memory_id = m.id "
-            "WHERE m.type != 'vault' AND (v.memory_id IS NULL OR v.signature != "
-            "m.content_hash || '|' || m.type || '|' || COALESCE(m.occurred_at, m.recorded_at) "
-            "|| '|' || (m.superseded_by IS NULL)) ORDER BY m.id LIMIT ?",
+            "SELECT m.* FROM vector_dirty d JOIN memories m ON m.id = d.memory_id "
+            "LEFT JOIN vector_state v ON v.memory_id = m.id "
+            f"WHERE m.type != 'vault' AND (v.memory_id IS NULL OR v.signature != {_SIGNATURE_SQL}) "
+            "ORDER BY m.id LIMIT ?",
             (limit,),
         ).fetchall()
         return [Memory.from_row(self._as_dict(r)) for r in rows]
 
+    def has_pending_vectors(self) -> bool:
+        """True when some memory may need (re-)indexing or removal from the index."""
+        return self.conn.execute("SELECT EXISTS (SELECT 1 FROM vector_dirty)").fetchone()[0] == 1
+
     def orphan_vectors(self) -> list[int]:
-        """Ids the vector index holds that the database no longer has (or holds as vault)."""
+        """Ids the index holds that the database no longer has (or holds as vault)."""
         rows = self.conn.execute(
-            "SELECT v.memory_id FROM vector_state v LEFT JOIN memories m ON m.id = v.memory_id "
-            "WHERE m.id IS NULL OR m.type = 'vault'"
+            "SELECT d.memory_id FROM vector_dirty d JOIN vector_state v ON v.memory_id = d.memory_id "
+            "LEFT JOIN memories m ON m.id = d.memory_id WHERE m.id IS NULL OR m.type = 'vault'"
         ).fetchall()
         return [int(r[0]) for r in rows]
+
+    def clear_clean_dirty(self) -> None:
+        """Unflag memories the index now agrees with (one statement: a concurrent add stays flagged)."""
+        with self.transaction():
+            self.conn.execute(
+                "DELETE FROM vector_dirty WHERE memory_id IN ("
+                " SELECT d.memory_id FROM vector_dirty d LEFT JOIN memories m ON m.id = d.memory_id"
+                " LEFT JOIN vector_state v ON v.memory_id = d.memory_id"
+                " WHERE (m.id IS NULL AND v.memory_id IS NULL)"
+                " OR (m.type = 'vault' AND v.memory_id IS NULL)"
+                f" OR (m.type != 'vault' AND v.signature = {_SIGNATURE_SQL}))"
+            )
 
     def mark_indexed(self, memories: Sequence[Memory], model: str) -> None:
         """Record that these memories' vectors are in the index as they are now."""
@@ -601,16 +620,31 @@ class MemoryStore:
             )
 
     def unmark_indexed(self, ids: Sequence[int] | None = None) -> None:
-        """Forget what the index holds (all of it when ``ids`` is None)."""
+        """Forget what the index holds (all of it when ``ids`` is None): they get re-indexed."""
         with self.transaction():
             if ids is None:
                 self.conn.execute("DELETE FROM vector_state")
+                self.conn.execute("INSERT OR IGNORE INTO vector_dirty SELECT id FROM memories")
             else:
                 self.conn.executemany("DELETE FROM vector_state WHERE memory_id = ?", [(i,) for i in ids])
+                self.conn.executemany(
+                    "INSERT OR IGNORE INTO vector_dirty (memory_id) VALUES (?)", [(i,) for i in ids]
+                )
 
-    def indexed_signatures(self) -> dict[int, str]:
-        """memory id -> signature recorded for the index."""
-        return {int(i): s for i, s in self.conn.execute("SELECT memory_id, signature FROM vector_state")}
+    def drop_indexed(self, ids: Sequence[int]) -> None:
+        """The index no longer holds these ids (they were deleted from it)."""
+        with self.transaction():
+            self.conn.executemany("DELETE FROM vector_state WHERE memory_id = ?", [(i,) for i in ids])
+
+    def current_ids(self, ids: Sequence[int]) -> set[int]:
+        """Which of ``ids`` exist and are not superseded."""
+        if not ids:
+            return set()
+        rows = self.conn.execute(
+            f"SELECT id FROM memories WHERE superseded_by IS NULL AND id IN ({','.join('?' * len(ids))})",
+            list(ids),
+        )
+        return {int(r[0]) for r in rows}
 
     def get_meta(self, key: str) -> str | None:
         """A value from the meta table."""
@@ -621,6 +655,13 @@ class MemoryStore:
         """Store a value in the meta table."""
         with self.transaction():
             self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+
+# plain_signature() computed in SQL, for memories ``m``.
+_SIGNATURE_SQL = (
+    "(m.content_hash || '|' || m.type || '|' || COALESCE(m.occurred_at, m.recorded_at) || '|' "
+    "|| (m.superseded_by IS NULL))"
+)
 
 
 def _like_prefix(prefix: str) -> str:

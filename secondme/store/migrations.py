@@ -173,3 +173,33 @@ _M002 = [
     """,
     "CREATE INDEX idx_errors_path ON ingest_errors(path)",
 ]
+
+
+@migrations(name="m003_vector_dirty")
+def m003_vector_dirty(db: Database) -> None:
+    """Flag memories whose vector may need work, so that checking for it costs nothing."""
+    for statement in _M003:
+        db.execute(statement)
+
+
+_M003 = [
+    "CREATE TABLE vector_dirty (memory_id INTEGER PRIMARY KEY)",
+    "INSERT INTO vector_dirty SELECT id FROM memories",
+    """
+    CREATE TRIGGER memories_dirty_ai AFTER INSERT ON memories BEGIN
+        INSERT OR IGNORE INTO vector_dirty (memory_id) VALUES (new.id);
+    END
+    """,
+    """
+    CREATE TRIGGER memories_dirty_au
+    AFTER UPDATE OF text, type, occurred_at, recorded_at, superseded_by, title, label, subject
+    ON memories BEGIN
+        INSERT OR IGNORE INTO vector_dirty (memory_id) VALUES (new.id);
+    END
+    """,
+    """
+    CREATE TRIGGER memories_dirty_ad AFTER DELETE ON memories BEGIN
+        INSERT OR IGNORE INTO vector_dirty (memory_id) VALUES (old.id);
+    END
+    """,
+]

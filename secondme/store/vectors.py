@@ -9,7 +9,10 @@ that another process's writes would make stale.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
+import threading
+import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,10 +32,12 @@ class VectorIndex:
     def __init__(self, collection: Any, directory: Path) -> None:
         self.collection = collection
         self.directory = directory
+        self.changed = False
 
     def upsert(self, ids: Sequence[int], vectors: np.ndarray, metadatas: list[dict[str, Any]]) -> None:
         """Add or replace vectors."""
         if ids:
+            self.changed = True
             with _translated(self.directory):
                 self.collection.upsert(
                     ids=[str(i) for i in ids], embeddings=vectors.tolist(), metadatas=metadatas
@@ -41,6 +46,7 @@ class VectorIndex:
     def delete(self, ids: Sequence[int]) -> None:
         """Remove vectors (unknown ids are ignored)."""
         if ids:
+            self.changed = True
             with _translated(self.directory):
                 self.collection.delete(ids=[str(i) for i in ids])
 
@@ -81,35 +87,85 @@ class VectorIndex:
             return int(self.collection.count())
 
 
-@contextlib.contextmanager
-def open_index(directory: Path, write: bool = True, create: bool = True) -> Iterator[VectorIndex]:
-    """Open the index under a cross-process lock; closed again on exit."""
+# One open client per process, reused while no other process wrote.  Chroma keeps the vector
+# index in memory: a client opened before another process's write does not see that write, so
+# every writer bumps a generation stamp (a small file beside the index) and a reader whose
+# client is older than the stamp reopens it.
+_open: dict[str, Any] = {}
+_open_lock = threading.RLock()
+
+
+def _stamp_file(directory: Path) -> Path:
+    return directory.with_name(directory.name + ".generation")
+
+
+def _generation(directory: Path) -> str:
+    try:
+        return _stamp_file(directory).read_text()
+    except OSError:
+        return ""
+
+
+def _bump(directory: Path) -> str:
+    stamp = uuid.uuid4().hex
+    tmp = _stamp_file(directory).with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(stamp)
+    os.replace(tmp, _stamp_file(directory))
+    return stamp
+
+
+def close_index() -> None:
+    """Drop the cached client (the next use opens the index afresh)."""
+    with _open_lock:
+        _open.clear()
+        from chromadb.api.client import SharedSystemClient
+
+        with contextlib.suppress(Exception):
+            SharedSystemClient.clear_system_cache()
+
+
+def _collection(directory: Path) -> Any:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
+    generation = _generation(directory)
+    if (
+        _open.get("directory") == str(directory)
+        and _open.get("generation") == generation
+        and directory.exists()
+    ):
+        return _open["collection"]
+    close_index()
+    with _translated(directory):
+        client = chromadb.PersistentClient(
+            path=str(directory),
+            settings=ChromaSettings(anonymized_telemetry=False, allow_reset=True),
+        )
+        collection = client.get_or_create_collection(
+            COLLECTION, embedding_function=None, metadata={"hnsw:space": "cosine"}
+        )
+    _open.update(directory=str(directory), generation=generation, collection=collection)
+    return collection
+
+
+@contextlib.contextmanager
+def open_index(directory: Path, write: bool = True, create: bool = True) -> Iterator[VectorIndex]:
+    """Use the index under a cross-process lock (shared for reading, exclusive for writing)."""
     lock = directory.with_name(directory.name + ".lock")
-    with file_lock(lock, shared=not write):
+    with _open_lock, file_lock(lock, shared=not write):
         if not create and not directory.exists():
             raise StoreError(
                 f"the vector index {directory} is missing",
                 hint="run `mem reindex` to rebuild it from the database",
             )
         try:
-            with _translated(directory):
-                client = chromadb.PersistentClient(
-                    path=str(directory),
-                    settings=ChromaSettings(anonymized_telemetry=False, allow_reset=True),
-                )
-                collection = client.get_or_create_collection(
-                    COLLECTION, embedding_function=None, metadata={"hnsw:space": "cosine"}
-                )
-            yield VectorIndex(collection, directory)
-        finally:
-            # Also after a failed start: a half-built system would otherwise stay cached.
-            from chromadb.api.client import SharedSystemClient
-
-            with contextlib.suppress(Exception):
-                SharedSystemClient.clear_system_cache()
+            index = VectorIndex(_collection(directory), directory)
+            yield index
+        except BaseException:
+            close_index()  # a damaged or half-opened index is not reused
+            raise
+        if index.changed:
+            _open["generation"] = _bump(directory)
 
 
 @contextlib.contextmanager
@@ -127,6 +183,8 @@ def _translated(directory: Path) -> Iterator[None]:
 
 
 def remove_index(directory: Path) -> None:
-    """Delete the index directory (under the lock)."""
-    with file_lock(directory.with_name(directory.name + ".lock")):
+    """Delete the index directory (under the lock); other processes reopen it afresh."""
+    with _open_lock, file_lock(directory.with_name(directory.name + ".lock")):
+        close_index()
         shutil.rmtree(directory, ignore_errors=True)
+        _bump(directory)
