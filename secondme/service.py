@@ -58,12 +58,13 @@ class DoctorReport:
 class Secondme:
     """A data home opened for use."""
 
-    def __init__(self, settings: config.Settings | None = None) -> None:
+    def __init__(self, settings: config.Settings | None = None, embedder: Embedder | None = None) -> None:
+        """Open the current home; pass ``embedder`` to share one loaded model between homes."""
         self.settings = settings or config.load()
         self.db_path = paths.db_path()
         self.store = MemoryStore(connect(self.db_path), self.db_path)
         self.chroma_dir = paths.chroma_dir()
-        self._embedder: Embedder | None = None
+        self._embedder: Embedder | None = embedder
 
     # -- models -----------------------------------------------------------------------------
 
