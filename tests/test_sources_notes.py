@@ -233,11 +233,23 @@ def test_binary_junk_with_a_text_name_is_refused(tmp_path: Path) -> None:
     assert NotesSource().can_parse(path, read_head(path)) is False
 
 
-def test_invalid_utf8_is_decoded_with_replacements(tmp_path: Path) -> None:
+def test_legacy_8bit_text_is_read_as_windows_1252_and_said_so(tmp_path: Path) -> None:
     path = tmp_path / "latin.txt"
     path.write_bytes("Café au lait\n".encode("latin-1"))
-    (draft,) = parse_note(path).drafts
-    assert draft.text == "latin\n\nCaf\ufffd au lait"
+    result = parse_note(path)
+    (draft,) = result.drafts
+    assert draft.text == "latin\n\nCafé au lait"
+    assert [(p.where, "Windows-1252" in p.reason) for p in result.problems] == [("encoding", True)]
+
+
+def test_broken_bytes_in_utf8_are_replaced_and_said_so(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.txt"
+    path.write_bytes("Olá, ".encode() + b"\xff\xfe" + " até já, see you at the harbour\n".encode())
+    result = parse_note(path)
+    (draft,) = result.drafts
+    assert draft.text == "mixed\n\nOlá, \ufffd\ufffd até já, see you at the harbour"
+    assert result.problems[0].where == "encoding"
+    assert "offset 6" in result.problems[0].reason and "2 character(s)" in result.problems[0].reason
 
 
 def test_empty_note_makes_no_memory(tmp_path: Path) -> None:

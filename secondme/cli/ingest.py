@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -12,6 +12,9 @@ from secondme.cli.memories import _app
 from secondme.cli.options import JsonOpt
 from secondme.cli.output import emit_json
 from secondme.errors import InputError
+
+# How many recent problems `mem status` lists.
+STATUS_ERRORS = 20
 
 KindOpt = Annotated[
     str, typer.Option("--kind", help="auto (detect from content), notes, chats or screenshots.")
@@ -32,7 +35,11 @@ def ingest(
     kind: KindOpt = "auto",
     json_: JsonOpt = False,
 ) -> None:
-    """Ingest notes, chat exports and screenshots; unchanged files are skipped, changed ones updated."""
+    """Ingest notes, chat exports and screenshots; unchanged files are skipped, changed ones updated.
+
+    Files that were ingested from a given folder and are no longer there are handled like
+    deletions (see ingest.on_delete).
+    """
     from secondme.ingest.pipeline import Ingestor
 
     check_kind(kind)
@@ -41,36 +48,50 @@ def ingest(
         raise InputError(f"no such file or folder: {', '.join(missing)}")
     app = _app()
     ingestor = Ingestor(app)
-    files = [f for f, _ in ingestor.walk(paths)]
-    if json_ or not sys.stderr.isatty() or len(files) < 3:
-        summary = ingestor.ingest_paths(files, kind)
+    if json_ or not sys.stderr.isatty():
+        summary = ingestor.ingest_paths(paths, kind)
     else:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        with Progress(
-            TextColumn("ingesting"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            TextColumn("{task.fields[name]}"),
-            transient=True,
-        ) as bar:
-            task = bar.add_task("ingest", total=len(files), name="")
-            summary = ingestor.ingest_paths(
-                files, kind, progress=lambda f, _o: bar.update(task, advance=1, name=f.name[:40])
-            )
+        summary = _with_progress(ingestor, paths, kind)
     if json_:
         emit_json(summary.to_dict())
-    else:
-        typer.echo(
-            f"{summary.added} added, {summary.updated} updated, {summary.unchanged} unchanged, "
-            f"{summary.moved} moved, {summary.skipped} skipped, {len(summary.errors)} problems "
-            f"({summary.memories_added} new memories)"
+        return
+    typer.echo(
+        f"{summary.added} added, {summary.updated} updated, {summary.unchanged} unchanged, "
+        f"{summary.moved} moved, {summary.removed} removed, {summary.skipped} skipped, "
+        f"{len(summary.errors)} problems ({summary.memories_added} new memories)"
+    )
+    for error in summary.errors[:20]:
+        typer.echo(f"  {error['path']}: {error['reason']}", err=True)
+    if len(summary.errors) > 20:
+        typer.echo(f"  … and {len(summary.errors) - 20} more (see `mem status`)", err=True)
+
+
+def _with_progress(ingestor: Any, paths: list[Path], kind: str) -> Any:
+    """Ingest with a progress bar on the terminal: files first, then the vectors."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    total = sum(1 for _ in ingestor.walk(paths))
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[name]}"),
+        transient=True,
+    ) as bar:
+        files = bar.add_task("ingesting", total=total, name="")
+        vectors = bar.add_task("indexing", total=None, name="", visible=False)
+
+        def on_vectors(written: int) -> None:
+            # The total is not known cheaply: the bar counts vectors written so far.
+            bar.update(vectors, visible=True, advance=written)
+
+        return ingestor.ingest_paths(
+            paths,
+            kind,
+            progress=lambda f, _o: bar.update(files, advance=1, name=f.name[:40]),
+            on_vectors=on_vectors,
         )
-        for error in summary.errors[:20]:
-            typer.echo(f"  {error['path']}: {error['reason']}", err=True)
-        if len(summary.errors) > 20:
-            typer.echo(f"  … and {len(summary.errors) - 20} more (see `mem status`)", err=True)
 
 
 def status(json_: JsonOpt = False) -> None:
@@ -88,7 +109,8 @@ def status(json_: JsonOpt = False) -> None:
         "queue": conn.execute("SELECT COUNT(*) FROM ingest_queue").fetchone()[0],
         "watcher": watcher.daemon_status(),
         "watched": [{"path": w["path"], "kind": w.get("kind", "auto")} for w in app.settings.watch],
-        "errors": errors(app, limit=10),
+        "error_count": conn.execute("SELECT COUNT(*) FROM ingest_errors").fetchone()[0],
+        "errors": errors(app, limit=STATUS_ERRORS),
         "pending_vectors": app.pending_count(),
     }
     if json_:
@@ -105,9 +127,9 @@ def status(json_: JsonOpt = False) -> None:
     if state.get("paused"):
         running += ", paused"
     typer.echo(f"watcher:     {running}; queue {info['queue']}")
-    for folder in info["watched"]:
+    for folder in state.get("folders") or info["watched"]:
         typer.echo(f"  watching {folder['path']} ({folder['kind']})")
-    if not info["watched"]:
+    if not state.get("folders") and not info["watched"]:
         typer.echo("  no [[watch]] folders in config.toml")
     if info["errors"]:
         typer.echo("recent problems:")

@@ -51,6 +51,10 @@ DEFAULT_IGNORES = [
     "*.crdownload",
     "*.download",
     ".~lock.*",
+    "*.kate-swp",
+    "*___jb_tmp___",
+    "*___jb_old___",
+    ".goutputstream-*",
     ".memignore",
 ]
 IGNORE_FILE = ".memignore"
@@ -93,9 +97,14 @@ class IgnoreRules:
     def __init__(self) -> None:
         import pathspec
 
+        from secondme import paths
+
         self._pathspec = pathspec
         self._default = pathspec.PathSpec.from_lines("gitignore", DEFAULT_IGNORES)
         self._specs: dict[Path, Any] = {}
+        # secondme's own data home, should it lie inside a watched folder: ingesting the
+        # database would write to it, which the watcher would see as a change, and so on.
+        self._home = paths.home().resolve()
 
     def _spec_for(self, directory: Path) -> Any:
         if directory not in self._specs:
@@ -112,6 +121,8 @@ class IgnoreRules:
 
     def ignored(self, path: Path, root: Path) -> bool:
         """True when ``path`` (under ``root``) is ignored by the defaults or a .memignore."""
+        if path == self._home or self._home in path.parents:
+            return True
         try:
             relative = path.relative_to(root)
         except ValueError:
@@ -160,7 +171,10 @@ class Ingestor:
     # -- finding files ----------------------------------------------------------------------
 
     def walk(self, paths: Iterable[Path]) -> Iterator[tuple[Path, Path]]:
-        """(file, root) for every file under ``paths`` that is not ignored, in a stable order."""
+        """(file, root) for every file under ``paths`` that is not ignored, in a stable order.
+
+        A file named explicitly is always taken; ignore rules apply to what folders hold.
+        """
         for given in paths:
             root = given.expanduser().resolve()
             if root.is_file():
@@ -201,6 +215,30 @@ class Ingestor:
             return None
         return dict(zip([d[0] for d in cursor.description], row, strict=True))
 
+    def rows_under(self, folder: Path) -> list[dict[str, Any]]:
+        """The recorded files inside ``folder`` (at any depth)."""
+        prefix = str(folder).rstrip("/") + "/"
+        # substr, not LIKE: "_" and "%" are ordinary characters in file names.
+        cursor = self.conn.execute(
+            "SELECT * FROM sources WHERE substr(path, 1, ?) = ?", (len(prefix), prefix)
+        )
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    def held_elsewhere(self, ids: Iterable[int], path: Path) -> set[int]:
+        """Which of ``ids`` another present file also holds (the same chat in two exports)."""
+        wanted = set(ids)
+        if not wanted:
+            return set()
+        held: set[int] = set()
+        rows = self.conn.execute(
+            "SELECT memory_ids FROM sources WHERE path != ? AND status != 'gone' AND memory_ids != '[]'",
+            (str(path),),
+        )
+        for (other,) in rows:
+            held.update(wanted.intersection(json.loads(other)))
+        return held
+
     def _save_source(self, path: Path, **values: Any) -> None:
         stamp = timeparse.iso(timeparse.now())
         existing = self.source_row(path)
@@ -211,20 +249,34 @@ class Ingestor:
                 f"INSERT INTO sources ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
                 [str(path), stamp, *values.values()],
             )
-        else:
+        elif values:
             assignments = ", ".join(f"{k} = ?" for k in values)
             self.conn.execute(
                 f"UPDATE sources SET {assignments} WHERE path = ?", [*values.values(), str(path)]
             )
 
-    def record_error(self, path: Path, reason: str, **source: Any) -> None:
-        """Remember that a file failed (shown by `mem status`) and mark its source row."""
-        with self.store.transaction():
+    def _log_error(self, path: Path, reason: str) -> None:
+        # The same failure seen again (a re-run over a folder holding a broken file) refreshes
+        # the time of the last entry instead of piling up copies of it.
+        stamp = timeparse.iso(timeparse.now())
+        last = self.conn.execute(
+            "SELECT id, reason FROM ingest_errors WHERE path = ? ORDER BY id DESC LIMIT 1", (str(path),)
+        ).fetchone()
+        if last is not None and last[1] == reason:
+            self.conn.execute("UPDATE ingest_errors SET at = ? WHERE id = ?", (stamp, last[0]))
+        else:
             self.conn.execute(
-                "INSERT INTO ingest_errors (path, reason, at) VALUES (?, ?, ?)",
-                (str(path), reason, timeparse.iso(timeparse.now())),
+                "INSERT INTO ingest_errors (path, reason, at) VALUES (?, ?, ?)", (str(path), reason, stamp)
             )
-            self._save_source(path, status="error", error=reason, **source)
+
+    def record_error(self, path: Path, reason: str, **source: Any) -> None:
+        """Remember that a file failed (shown by `mem status`) and mark its source row.
+
+        The file's memories from earlier, good versions are left as they are.
+        """
+        with self.store.transaction():
+            self._log_error(path, reason)
+            self._save_source(path, status=source.pop("status", "error"), error=reason, **source)
 
     # -- one file ---------------------------------------------------------------------------
 
@@ -245,31 +297,41 @@ class Ingestor:
         try:
             stat = path.stat()
         except OSError as exc:
-            return self._fail(path, f"cannot read: {exc.strerror or exc}", summary, on_done)
+            return self._fail(path, _cannot_read(exc), summary, on_done)
+        if not path.is_file():
+            return self._fail(path, "not a regular file", summary, on_done, status="skipped")
+        seen: dict[str, Any] = {"size": stat.st_size, "mtime": stat.st_mtime}
+        existing = self.source_row(path)
+        same_stat = (
+            existing is not None and existing["size"] == stat.st_size and existing["mtime"] == stat.st_mtime
+        )
         limit = int(self.settings.max_file_mb * 1024 * 1024)
+        if (
+            same_stat
+            and existing is not None
+            and (existing["status"] == "ok" or (existing["status"] == "skipped" and existing["kind"] == kind))
+        ):
+            # Unchanged since last time, or a file already left alone for the same kind of
+            # reading (no text in it, a format nobody reads): no work at all.
+            return self._finish("unchanged", summary, on_done)
         if stat.st_size > limit:
             return self._fail(
                 path,
-                f"larger than ingest.max_file_mb ({stat.st_size // 1048576} MB)",
+                f"too large: {_human_size(stat.st_size)}, over ingest.max_file_mb = "
+                f"{self.settings.max_file_mb:g}",
                 summary,
                 on_done,
-                status="skipped",
+                status="too_large",
+                **seen,
             )
-        existing = self.source_row(path)
-        if (
-            existing
-            and existing["status"] == "ok"
-            and existing["size"] == stat.st_size
-            and existing["mtime"] == stat.st_mtime
-        ):
-            return self._finish("unchanged", summary, on_done)
         try:
             digest = file_hash(path)
         except OSError as exc:
-            return self._fail(path, f"cannot read: {exc.strerror or exc}", summary, on_done)
+            return self._fail(path, _cannot_read(exc), summary, on_done)
         if existing and existing["content_hash"] == digest and existing["status"] == "ok":
+            # Touched (mtime) but not changed.
             with self.store.transaction():
-                self._save_source(path, size=stat.st_size, mtime=stat.st_mtime)
+                self._save_source(path, **seen)
                 if on_done:
                     on_done()
             summary.unchanged += 1
@@ -282,44 +344,39 @@ class Ingestor:
 
         source = detect_source(path, self.sources(kind))
         if source is None:
-            return self._fail(path, "not a format secondme can read", summary, on_done, status="skipped")
+            return self._fail(
+                path, _unreadable_kind(path, kind), summary, on_done, status="skipped", kind=kind, **seen
+            )
         try:
             result = source.parse(path)
         except ParseError as exc:
-            return self._fail(path, str(exc), summary, on_done)
+            return self._fail(path, str(exc), summary, on_done, **seen)
         except Exception as exc:  # a parser bug must not stop the other files
             detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
-            return self._fail(path, f"{source.name} parser failed: {detail}", summary, on_done)
+            return self._fail(path, f"{source.name} parser failed: {detail}", summary, on_done, **seen)
         if not result.drafts:
             reason = "no content to remember"
             if result.problems:
                 reason += f" ({result.problems[0].where}: {result.problems[0].reason})"
-            return self._fail(path, reason, summary, on_done, status="skipped")
-        outcome = "updated" if existing and existing["status"] in ("ok", "gone") else "added"
+            return self._fail(path, reason, summary, on_done, status="skipped", kind=kind, **seen)
+        had_memories = bool(existing and json.loads(existing["memory_ids"]))
+        outcome = "updated" if had_memories else "added"
         with self.store.transaction():
-            kept, added = self._store_drafts(path, result.drafts, existing)
+            ids = self._store_drafts(path, result.drafts, existing)
             self._save_source(
                 path,
                 kind=source.name,
                 format=result.format,
-                size=stat.st_size,
-                mtime=stat.st_mtime,
                 content_hash=digest,
                 status="ok",
                 error=None,
-                memory_ids=json.dumps(kept + added),
+                memory_ids=json.dumps(ids),
                 problems=len(result.problems),
                 last_ingested=timeparse.iso(timeparse.now()),
+                **seen,
             )
             for problem in result.problems:
-                self.conn.execute(
-                    "INSERT INTO ingest_errors (path, reason, at) VALUES (?, ?, ?)",
-                    (
-                        str(path),
-                        f"{problem.where}: {problem.reason} (skipped, rest of file kept)",
-                        timeparse.iso(timeparse.now()),
-                    ),
-                )
+                self._log_error(path, f"{problem.where}: {problem.reason} (rest of the file kept)")
             if on_done:
                 on_done()
         summary.memories_added += self.created
@@ -328,33 +385,59 @@ class Ingestor:
 
     def _store_drafts(
         self, path: Path, drafts: list[NewMemory], existing: dict[str, Any] | None
-    ) -> tuple[list[int], list[int]]:
-        """Keep unchanged memories, add new ones, supersede the ones the file no longer has."""
+    ) -> list[int]:
+        """Keep unchanged memories, add new ones, supersede the ones the file no longer has.
+
+        Returns the file's memory ids, in file order.
+        """
         old_ids = json.loads(existing["memory_ids"]) if existing else []
         old = [m for m in self.store.get_many(old_ids).values() if m.superseded_by is None]
         by_hash: dict[tuple[str, str], Memory] = {(m.content_hash, m.type.value): m for m in old}
-        kept: list[int] = []
+        slots: list[int | NewMemory] = []
         fresh: list[NewMemory] = []
         for draft in drafts:
             draft.validate()
             match = by_hash.pop((content_hash(draft.text), draft.type.value), None)
             if match is not None:
-                kept.append(match.id)
+                slots.append(match.id)
+                self._refresh_provenance(match, draft, path)
             else:
+                slots.append(draft)
                 fresh.append(draft)
-        stored = self.store.add_many(fresh, dedupe=True)
-        self.created = sum(1 for _, created in stored if created)
-        added = [m.id for m, _ in stored]
+        stored = iter(self.store.add_many(fresh, dedupe=True))
+        self.created = 0
+        ids: list[int] = []
+        added: list[int] = []
+        for slot in slots:
+            if isinstance(slot, int):
+                memory_id = slot
+            else:
+                memory, created = next(stored)
+                memory_id = memory.id
+                self.created += int(created)
+                added.append(memory_id)
+            if memory_id not in ids:  # two identical windows in one export are one memory
+                ids.append(memory_id)
         # A memory that stood in this file before and is gone now is replaced by the new text
         # that took its place (in order), else by any memory the new version of the file holds.
-        replacements = added + kept
+        # One that another file still holds is not this file's to replace.
         removed = [m for m in old if (m.content_hash, m.type.value) in by_hash]
-        for index, memory in enumerate(removed):
-            if replacements:
-                self.store.mark_superseded(memory.id, replacements[min(index, len(replacements) - 1)])
+        still_held = self.held_elsewhere([m.id for m in removed], path)
+        replacements = added or ids
+        for index, memory in enumerate(m for m in removed if m.id not in still_held):
+            self.store.mark_superseded(memory.id, replacements[min(index, len(replacements) - 1)])
         if existing and existing["status"] == "gone":
-            self.store.set_source_status(kept, None)
-        return kept, [i for i in added if i not in kept]
+            self.store.set_source_status(ids, None)
+        return ids
+
+    def _refresh_provenance(self, memory: Memory, draft: NewMemory, path: Path) -> None:
+        """An unchanged chunk that moved inside its file (lines added above it) points to its new place."""
+        if (
+            draft.source_ref
+            and memory.source_ref != draft.source_ref
+            and (memory.source_ref or "").startswith(str(path))
+        ):
+            self.store.update(memory.id, change="provenance", source_ref=draft.source_ref)
 
     def _adopt_moved(
         self, path: Path, digest: str, stat: os.stat_result, on_done: Callable[[], None] | None
@@ -376,13 +459,24 @@ class Ingestor:
         on_done: Callable[[], None] | None = None,
         stat: os.stat_result | None = None,
     ) -> bool:
-        """A file moved: its source row and its memories' provenance follow it."""
+        """A file moved: its source row and its memories' provenance follow it.
+
+        When the move replaced a file that was ingested (``mv a.md b.md`` over an existing
+        ``b.md``), the replaced file's memories are superseded by the moved ones, like any change.
+        """
         row = self.source_row(old)
         if row is None:
             return False
         with self.store.transaction():
             ids = json.loads(row["memory_ids"])
+            replaced = self.source_row(new)
             self.conn.execute("DELETE FROM sources WHERE path = ?", (str(new),))
+            if replaced is not None and ids:
+                lost = [i for i in json.loads(replaced["memory_ids"]) if i not in ids]
+                still_held = self.held_elsewhere(lost, new)
+                for memory in self.store.get_many([i for i in lost if i not in still_held]).values():
+                    if memory.superseded_by is None:
+                        self.store.mark_superseded(memory.id, ids[0])
             self.conn.execute(
                 "UPDATE sources SET path = ?, status = 'ok' WHERE path = ?", (str(new), str(old))
             )
@@ -396,7 +490,10 @@ class Ingestor:
         return True
 
     def remove(self, path: Path, on_done: Callable[[], None] | None = None) -> list[int]:
-        """A file was deleted: keep its memories marked source-gone, or forget them."""
+        """A file was deleted: keep its memories marked source-gone, or forget them.
+
+        Memories another present file also holds are left alone either way.
+        """
         row = self.source_row(path)
         if row is None:
             if on_done:
@@ -406,19 +503,19 @@ class Ingestor:
         ids = json.loads(row["memory_ids"])
         forget = self.settings.on_delete == "forget"
         with self.store.transaction():
+            still_held = self.held_elsewhere(ids, path)
             if forget:
                 self.conn.execute("DELETE FROM sources WHERE path = ?", (str(path),))
             else:
                 self.conn.execute("UPDATE sources SET status = 'gone' WHERE path = ?", (str(path),))
-                self.store.set_source_status(ids, "gone")
+                self.store.set_source_status([i for i in ids if i not in still_held], "gone")
             if on_done:
                 on_done()
         if forget:
-            # A memory another file also holds (the same chat window in two exports) stays.
-            shared: set[int] = set()
+            # Also spared: memories a file marked gone still lists (they are kept on purpose).
             for (other,) in self.conn.execute("SELECT memory_ids FROM sources"):
-                shared.update(json.loads(other))
-            self.app.forget([i for i in ids if i not in shared])
+                still_held.update(json.loads(other))
+            self.app.forget([i for i in ids if i not in still_held])
         return ids
 
     def _fail(
@@ -428,18 +525,20 @@ class Ingestor:
         summary: IngestSummary,
         on_done: Callable[[], None] | None,
         status: str = "error",
+        **seen: Any,
     ) -> str:
+        # ``seen`` (size, mtime) is recorded when the content itself is the problem, so that the
+        # watcher does not try the same bytes again on every start; a file that could not be
+        # read at all is tried again.
         with self.store.transaction():
-            self.record_error(path, reason)
-            if status != "error":
-                self.conn.execute("UPDATE sources SET status = ? WHERE path = ?", (status, str(path)))
+            self.record_error(path, reason, status=status, **seen)
             if on_done:
                 on_done()
         summary.errors.append({"path": str(path), "reason": reason})
-        outcome = "skipped" if status == "skipped" else "errors"
-        if outcome == "skipped":
-            summary.skipped += 1
-        return outcome
+        if status == "error":
+            return "errors"
+        summary.skipped += 1
+        return "skipped"
 
     @staticmethod
     def _finish(outcome: str, summary: IngestSummary, on_done: Callable[[], None] | None) -> str:
@@ -456,41 +555,84 @@ class Ingestor:
         kind: str = "auto",
         progress: Callable[[Path, str], None] | None = None,
         summary: IngestSummary | None = None,
+        on_vectors: Callable[[int], None] | None = None,
     ) -> IngestSummary:
-        """Ingest files and folders (recursively), then bring the vector index up to date."""
-        summary = summary or IngestSummary()
-        pending = 0
+        """Ingest files and folders (recursively), then bring the vector index up to date.
+
+        Files recorded inside the given folders that no longer exist are handled as deleted
+        (after the walk, so that a file that only moved is recognised as moved first).
+        ``on_vectors`` is told how many vectors were written, batch by batch.
+        """
+        summary = summary if summary is not None else IngestSummary()
+        paths = list(paths)
+        pending_files = pending_memories = 0
         for file, _root in self.walk(paths):
             outcome = self.ingest_file(file, kind, summary)
             if progress:
                 progress(file, outcome)
             if outcome in ("added", "updated"):
-                pending += 1
-            if pending >= self.settings.batch_files:
-                self.app.sync_vectors()
-                pending = 0
-        self.app.sync_vectors()
+                pending_files += 1
+                pending_memories += self.created
+            # Embed in full batches (the embedder is fastest on many texts at once), but do not
+            # let a long run leave thousands of memories unsearchable by meaning if stopped.
+            if pending_files >= self.settings.batch_files or pending_memories >= VECTOR_BATCH:
+                self._sync(on_vectors)
+                pending_files = pending_memories = 0
+        folders = [p.expanduser().resolve() for p in paths if p.expanduser().is_dir()]
+        summary.removed += self.forget_missing(folders)
+        self._sync(on_vectors)
         return summary
+
+    def _sync(self, on_vectors: Callable[[int], None] | None) -> None:
+        if on_vectors is None:
+            self.app.sync_vectors()
+            return
+        on_vectors(0)
+        while written := self.app.sync_vectors(limit=VECTOR_BATCH):
+            on_vectors(written)
 
     def forget_missing(self, roots: Iterable[Path]) -> int:
         """Files recorded under ``roots`` that no longer exist are handled as deleted."""
         count = 0
         for root in roots:
-            prefix = str(root.expanduser().resolve())
-            rows = self.conn.execute(
-                "SELECT path FROM sources WHERE status != 'gone' AND (path = ? OR path LIKE ?)",
-                (prefix, prefix.rstrip("/") + "/%"),
-            ).fetchall()
-            for (path,) in rows:
-                if not Path(path).exists():
-                    self.remove(Path(path))
+            root = root.expanduser().resolve()
+            rows = self.rows_under(root)
+            exact = self.source_row(root)
+            for row in [*rows, *([exact] if exact else [])]:
+                if row["status"] != "gone" and not Path(row["path"]).exists():
+                    self.remove(Path(row["path"]))
                     count += 1
         return count
+
+
+# Memories embedded per vector-index batch (the size sync_vectors works in).
+VECTOR_BATCH = 256
+
+
+def _human_size(size: int) -> str:
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def _cannot_read(exc: OSError) -> str:
+    return f"cannot read: {exc.strerror or exc}"
+
+
+def _unreadable_kind(path: Path, kind: str) -> str:
+    from secondme.ingest.sources.base import read_head
+    from secondme.ingest.sources.detect import sniff
+
+    looks = sniff(read_head(path))
+    what = "an empty file" if looks == "empty" else f"looks like {looks}"
+    if kind != "auto":
+        return f"not a {kind} file secondme can read ({what})"
+    return f"not a format secondme can read ({what})"
 
 
 def errors(app: Secondme, limit: int = 20) -> list[dict[str, str]]:
     """The most recent ingest errors, newest first."""
     rows = app.store.conn.execute(
-        "SELECT path, reason, at FROM ingest_errors ORDER BY id DESC LIMIT ?", (limit,)
+        "SELECT path, reason, at FROM ingest_errors ORDER BY at DESC, id DESC LIMIT ?", (limit,)
     ).fetchall()
     return [{"path": p, "reason": r, "at": a} for p, r, a in rows]

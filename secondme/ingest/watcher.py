@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import logging
 import os
 import signal
@@ -18,11 +19,13 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from secondme import paths
 from secondme.errors import InputError, SecondmeError
+from secondme.ingest.pipeline import IGNORE_FILE
 
 if TYPE_CHECKING:
     from secondme.ingest.pipeline import Ingestor
@@ -31,6 +34,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("secondme.watch")
 
 PAUSED_KEY = "watch.paused"
+FOLDERS_KEY = "watch.folders"
+# The worker sleeps this long when nothing is queued (events wake it at once).
+IDLE_WAIT = 60.0
 MAX_ATTEMPTS = 3
 BATCH = 50
 
@@ -52,18 +58,45 @@ class Queue:
         # Its own connection: watchdog calls us from its observer thread.
         self.conn = sqlite3.connect(str(db_file), timeout=15, isolation_level=None, check_same_thread=False)
         self.conn.execute("PRAGMA busy_timeout = 15000")
+        # WAL is on for the file already; NORMAL keeps a queued event durable across a crash of
+        # the process (not of the machine) without an fsync per event.
+        self.conn.execute("PRAGMA synchronous = NORMAL")
         self.lock = threading.Lock()
+
+    _UPSERT = (
+        "INSERT INTO ingest_queue (path, event, dest_path, kind, due, enqueued_at) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET event = excluded.event, "
+        "dest_path = excluded.dest_path, kind = excluded.kind, due = excluded.due, attempts = 0"
+    )
 
     def push(self, path: Path, event: str, kind: str, delay: float, dest: Path | None = None) -> None:
         """Add or refresh the entry for ``path`` (a newer event replaces an older one)."""
+        self.push_many([(path, event, kind, dest)], delay)
+
+    def push_many(self, entries: Sequence[tuple[Path, str, str, Path | None]], delay: float) -> None:
+        """Add or refresh several entries (path, event, kind, dest) in one transaction."""
+        if not entries:
+            return
         now = time.time()
+        rows = [(str(p), e, str(d) if d else None, k, now + delay, now) for p, e, k, d in entries]
         with self.lock:
-            self.conn.execute(
-                "INSERT INTO ingest_queue (path, event, dest_path, kind, due, enqueued_at) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET event = excluded.event, "
-                "dest_path = excluded.dest_path, kind = excluded.kind, due = excluded.due",
-                (str(path), event, str(dest) if dest else None, kind, now + delay, now),
-            )
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                self.conn.executemany(self._UPSERT, rows)
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    def known_under(self, folder: Path) -> list[str]:
+        """Recorded files inside ``folder`` that are not marked gone (read on this connection)."""
+        prefix = str(folder).rstrip("/") + "/"
+        with self.lock:
+            rows = self.conn.execute(
+                "SELECT path FROM sources WHERE status != 'gone' AND substr(path, 1, ?) = ?",
+                (len(prefix), prefix),
+            ).fetchall()
+        return [r[0] for r in rows]
 
     def depth(self) -> int:
         """How many entries wait."""
@@ -74,6 +107,11 @@ class Queue:
         """When the earliest entry becomes due."""
         with self.lock:
             return self.conn.execute("SELECT MIN(due) FROM ingest_queue").fetchone()[0]
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self.lock:
+            self.conn.close()
 
 
 class _Handler:
@@ -92,14 +130,23 @@ class _Handler:
             log.exception("could not queue %s", event)
 
     def _handle(self, event: Any) -> None:
-        if event.is_directory or event.event_type in ("opened", "closed_no_write"):
+        if event.event_type in ("opened", "closed_no_write"):
             return
         src = Path(os.fsdecode(event.src_path))
         ignored = self.watcher.ingestor.ignore
-        if src.name == ".memignore":
-            ignored.forget_cache()
-            return
         delay = self.watcher.debounce
+        if event.is_directory:
+            # A folder moved out of the watched tree arrives as one "deleted" event for the
+            # folder, with nothing for the files inside: queue a deletion for each of them.
+            # (Folders renamed inside the tree come with an event per file, handled below.)
+            if event.event_type == "deleted":
+                gone = [(Path(p), "delete", self.kind, None) for p in self.watcher.queue.known_under(src)]
+                self.watcher.push_many(gone, delay)
+            return
+        if src.name == IGNORE_FILE:
+            # New rules: forget the cached ones and look for files they now let in.
+            self.watcher.rescan()
+            return
         if event.event_type == "moved":
             dest = Path(os.fsdecode(event.dest_path))
             src_ignored = ignored.ignored(src, self.root)
@@ -132,12 +179,23 @@ class Watcher:
         self.queue = Queue(app.db_path)
         self.wake = threading.Event()
         self.stop_event = threading.Event()
+        self._rescan = threading.Event()
         self.observer: Any = None
         self.processed = 0
 
     def push(self, path: Path, event: str, kind: str, delay: float, dest: Path | None = None) -> None:
         """Queue an event and wake the worker."""
         self.queue.push(path, event, kind, delay, dest)
+        self.wake.set()
+
+    def push_many(self, entries: Sequence[tuple[Path, str, str, Path | None]], delay: float) -> None:
+        """Queue several events at once and wake the worker."""
+        self.queue.push_many(entries, delay)
+        self.wake.set()
+
+    def rescan(self) -> None:
+        """Ask the worker to re-read .memignore files and look the folders over again."""
+        self._rescan.set()
         self.wake.set()
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -152,11 +210,20 @@ class Watcher:
         self.observer = Observer()
         for folder, kind in self.folders:
             self.observer.schedule(_Handler(self, folder, kind), str(folder), recursive=True)
+        # Observe first, then scan: a change made during the scan is seen by one or the other.
         self.observer.start()
+        self.app.store.set_meta(
+            FOLDERS_KEY, json.dumps([{"path": str(f), "kind": k} for f, k in self.folders])
+        )
         self.catch_up()
 
-    def catch_up(self) -> None:
-        """Queue files that are new or changed since they were ingested, and deletions."""
+    def catch_up(self) -> int:
+        """Queue files that are new, changed or back since they were last seen, and deletions.
+
+        Returns how many entries were queued.  Files whose size and time match what was
+        recorded are left alone, broken ones included: the same bytes would fail the same way.
+        """
+        entries: list[tuple[Path, str, str, Path | None]] = []
         for folder, kind in self.folders:
             for file, _root in self.ingestor.walk([folder]):
                 row = self.ingestor.source_row(file)
@@ -164,35 +231,54 @@ class Watcher:
                     stat = file.stat()
                 except OSError:
                     continue
-                if row is None or row["size"] != stat.st_size or row["mtime"] != stat.st_mtime:
-                    self.queue.push(file, "upsert", kind, 0)
-            prefix = str(folder)
-            rows = self.app.store.conn.execute(
-                "SELECT path FROM sources WHERE status != 'gone' AND path LIKE ?",
-                (prefix.rstrip("/") + "/%",),
-            ).fetchall()
-            for (path,) in rows:
-                if not Path(path).exists():
-                    self.queue.push(Path(path), "delete", kind, 0)
+                if (
+                    row is None
+                    or row["status"] == "gone"
+                    or row["size"] != stat.st_size
+                    or row["mtime"] != stat.st_mtime
+                ):
+                    entries.append((file, "upsert", kind, None))
+            for row in self.ingestor.rows_under(folder):
+                if row["status"] != "gone" and not Path(row["path"]).exists():
+                    entries.append((Path(row["path"]), "delete", kind, None))
+        self.queue.push_many(entries, 0)
+        self.wake.set()
+        return len(entries)
+
+    def request_stop(self) -> None:
+        """Ask the worker loop to end after the file at hand (safe in a signal handler)."""
+        self.stop_event.set()
         self.wake.set()
 
     def stop(self) -> None:
         """Stop observing and let the worker loop end."""
-        self.stop_event.set()
-        self.wake.set()
+        self.request_stop()
         if self.observer is not None:
             self.observer.stop()
             self.observer.join(timeout=5)
+            self.observer = None
+
+    def close(self) -> None:
+        """Stop, and forget the folders recorded for `mem status`."""
+        self.stop()
+        with contextlib.suppress(Exception):
+            self.app.store.set_meta(FOLDERS_KEY, "[]")
+        self.queue.close()
 
     def run(self) -> None:
         """Process due entries until :meth:`stop` (waits without using the CPU when idle)."""
         while not self.stop_event.is_set():
+            if self._rescan.is_set():
+                self._rescan.clear()
+                self.ingestor.ignore.forget_cache()
+                self.catch_up()
             self.process_due()
             next_due = self.queue.next_due()
-            timeout = 60.0 if next_due is None else max(0.05, next_due - time.time())
+            timeout = IDLE_WAIT if next_due is None else max(0.05, next_due - time.time())
             if self.paused():
+                # Resuming is a row in the database, not an event: look again every second.
                 timeout = 1.0
-            self.wake.wait(timeout=min(timeout, 60.0))
+            self.wake.wait(timeout=min(timeout, IDLE_WAIT))
             self.wake.clear()
 
     # -- work -------------------------------------------------------------------------------
@@ -202,12 +288,14 @@ class Watcher:
         return self.app.store.get_meta(PAUSED_KEY) == "1"
 
     def process_due(self) -> int:
-        """Ingest every due entry; returns how many were handled."""
-        if self.paused():
-            return 0
+        """Ingest every due entry; returns how many were handled.
+
+        Works in batches of ``BATCH`` files, writing vectors after each, and looks at the pause
+        flag between batches so that `mem watch pause` takes effect in the middle of a burst.
+        """
         conn = self.app.store.conn
         handled = 0
-        while not self.stop_event.is_set():
+        while not self.stop_event.is_set() and not self.paused():
             rows = conn.execute(
                 "SELECT id, path, event, dest_path, kind, attempts FROM ingest_queue "
                 "WHERE due <= ? ORDER BY due, id LIMIT ?",
@@ -237,14 +325,18 @@ class Watcher:
         file = Path(path)
         try:
             if event == "delete" or (event == "upsert" and not file.exists()):
-                self.ingestor.remove(file, on_done=done)
+                if self.ingestor.remove(file, on_done=done):
+                    log.info("removed %s", file)
             elif event == "move" and dest:
                 target = Path(dest)
-                if not self.ingestor.move(file, target, on_done=done):
-                    self.ingestor.ingest_file(target, kind, on_done=done)
-                elif target.exists():
-                    # The moved file may also have changed: catch that on the next pass.
-                    self.queue.push(target, "upsert", kind, 0)
+                if self.ingestor.move(file, target, on_done=done):
+                    log.info("moved %s -> %s", file, target)
+                    if target.exists():
+                        # The moved file may also have changed: catch that on the next pass.
+                        self.queue.push(target, "upsert", kind, 0)
+                else:
+                    outcome = self.ingestor.ingest_file(target, kind, on_done=done)
+                    log.info("%s %s", outcome, target)
             else:
                 outcome = self.ingestor.ingest_file(file, kind, on_done=done)
                 log.info("%s %s", outcome, file)
@@ -282,11 +374,15 @@ def folders_from(app: Secondme, given: list[Path], kind: str) -> list[tuple[Path
     return folders
 
 
+def lock_path() -> Path:
+    """The file a running watcher holds locked (the lock, not the pid file, says it runs)."""
+    return paths.home() / "watch.lock"
+
+
 @contextlib.contextmanager
 def _single_instance() -> Any:
     """Hold the watcher lock for this home, or refuse because another watcher holds it."""
-    lock_file = paths.home() / "watch.lock"
-    handle = open(lock_file, "a+")  # noqa: SIM115 - held for the watcher's lifetime
+    handle = open(lock_path(), "a+")  # noqa: SIM115 - held for the watcher's lifetime
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -300,7 +396,8 @@ def _single_instance() -> Any:
         yield
     finally:
         with contextlib.suppress(OSError):
-            pid_path().unlink()
+            if read_pid() == os.getpid():
+                pid_path().unlink()
         fcntl.flock(handle, fcntl.LOCK_UN)
         handle.close()
 
@@ -311,17 +408,19 @@ def run_foreground(app: Secondme, folders: list[tuple[Path, str]], announce: Any
     with _single_instance():
 
         def on_signal(_signum: int, _frame: Any) -> None:
-            watcher.stop()
+            # Only flag it: the handler runs on the main thread, maybe mid-transaction.
+            watcher.request_stop()
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
-        watcher.start()
-        for folder, kind in watcher.folders:
-            announce(f"watching {folder} ({kind})")
         try:
+            watcher.start()
+            for folder, kind in watcher.folders:
+                announce(f"watching {folder} ({kind})")
             watcher.run()
         finally:
-            watcher.stop()
+            watcher.close()
+            announce("watcher stopped")
 
 
 def read_pid() -> int | None:
@@ -339,21 +438,56 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    # A process that exited but was not reaped yet (a zombie) still answers signal 0.
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True  # no /proc (macOS): signal 0 is all there is
+    return state not in ("Z", "X")
+
+
+def _lock_held() -> bool:
+    """True while some process holds the watcher lock of this home."""
+    if not lock_path().exists():
+        return False
+    with open(lock_path(), "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
 
 
 def daemon_status() -> dict[str, Any]:
-    """Whether a watcher runs for this home (pid file + a live process)."""
+    """Whether a watcher runs for this home, its pid, whether it is paused, what it watches.
+
+    A watcher killed with ``kill -9`` leaves its pid file behind but not its lock, so the
+    lock decides; the pid must also be alive (a recycled pid is not a watcher).
+    """
     pid = read_pid()
-    running = pid is not None and _alive(pid)
+    running = _lock_held() and pid is not None and _alive(pid)
     paused = False
+    folders: list[dict[str, str]] = []
     db = paths.db_path()
     if db.exists():
         with contextlib.closing(sqlite3.connect(str(db), timeout=5)) as conn:
             with contextlib.suppress(sqlite3.Error):
-                row = conn.execute("SELECT value FROM meta WHERE key = ?", (PAUSED_KEY,)).fetchone()
-                paused = bool(row and row[0] == "1")
-    return {"running": running, "pid": pid if running else None, "paused": paused, "log": str(log_path())}
+                meta = dict(
+                    conn.execute(
+                        "SELECT key, value FROM meta WHERE key IN (?, ?)", (PAUSED_KEY, FOLDERS_KEY)
+                    ).fetchall()
+                )
+                paused = meta.get(PAUSED_KEY) == "1"
+                if running:
+                    folders = json.loads(meta.get(FOLDERS_KEY) or "[]")
+    return {
+        "running": running,
+        "pid": pid if running else None,
+        "paused": paused,
+        "folders": folders,
+        "log": str(log_path()),
+    }
 
 
 def start_daemon(args: list[str]) -> int:
@@ -370,14 +504,15 @@ def start_daemon(args: list[str]) -> int:
             start_new_session=True,
             env={**os.environ, "SECONDME_WATCH_LOG": "1"},
         )
-    for _ in range(100):  # wait until it holds the lock and wrote its pid, or died
+    deadline = time.time() + 30
+    while time.time() < deadline:  # wait until it holds the lock and wrote its pid, or died
         if proc.poll() is not None:
             raise SecondmeError(
                 f"the watcher exited at once (code {proc.returncode})", hint=f"see {log_path()}"
             )
         if read_pid() == proc.pid:
             return proc.pid
-        time.sleep(0.1)
+        time.sleep(0.05)
     return proc.pid
 
 
@@ -390,7 +525,7 @@ def stop_daemon(timeout: float = 15.0) -> int | None:
     os.kill(pid, signal.SIGTERM)
     deadline = time.time() + timeout
     while time.time() < deadline and _alive(pid):
-        time.sleep(0.1)
+        time.sleep(0.05)
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
     if _alive(pid):

@@ -56,6 +56,9 @@ class OnnxMiniLM:
         options.intra_op_num_threads = n_threads or min(4, os.cpu_count() or 1)
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        # Idle worker threads would otherwise spin between batches, burning CPU that the other
+        # core (the database, the answer model) needs.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self.session = ort.InferenceSession(
                 str(model_path), sess_options=options, providers=["CPUExecutionProvider"]

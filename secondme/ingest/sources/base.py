@@ -8,6 +8,7 @@ the file that could not be understood.  Problems are recorded, never silently dr
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
@@ -126,6 +127,38 @@ def decode_text(data: bytes) -> str:
     return data.decode("utf-8", errors="replace")
 
 
+# A well-formed UTF-8 multi-byte sequence: its presence says the file meant to be UTF-8.
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+
+
+def decode_checked(data: bytes) -> tuple[str, ParseProblem | None]:
+    """Decode like :func:`decode_text`, and say so when the bytes were not valid UTF-8.
+
+    A file with no well-formed UTF-8 sequence at all is legacy 8-bit text (notes written on
+    Windows are usually Windows-1252): it is read that way, so "café" stays "café".  A UTF-8
+    file with a few broken bytes keeps everything else and gets U+FFFD for those.  Either way
+    the problem is returned, to be recorded rather than silently lost.
+    """
+    if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        return decode_text(data), None
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        first_bad = exc.start
+    if _UTF8_MULTIBYTE.search(data) is None:
+        problem = ParseProblem(
+            "encoding", f"not UTF-8 (first bad byte at offset {first_bad}); read as Windows-1252"
+        )
+        return data.decode("cp1252", errors="replace"), problem
+    text = data.decode("utf-8", errors="replace")
+    problem = ParseProblem(
+        "encoding",
+        f"invalid UTF-8 from byte offset {first_bad}: {text.count(chr(0xFFFD))} character(s) "
+        "replaced with U+FFFD",
+    )
+    return text, problem
+
+
 def binary_ratio(text: str) -> float:
     """Share of characters that do not belong in text: NUL, control characters, U+FFFD."""
     if not text:
@@ -150,8 +183,12 @@ def looks_binary(text: str, threshold: float = 0.1) -> bool:
 
 
 def head_text(head: bytes) -> str:
-    """The head of a file as text, for detection (the last character may be cut in half)."""
-    return decode_text(head)
+    """The head of a file as text, for detection (the last character may be cut in half).
+
+    Legacy 8-bit text is decoded as such, so that a short Latin-1 note full of accents is not
+    taken for binary because each accent became a replacement character.
+    """
+    return decode_checked(head)[0]
 
 
 def as_dict(value: Any) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from secondme.ingest.sources.base import (
     ParseError,
     ParseProblem,
     ParseResult,
-    decode_text,
+    decode_checked,
     head_text,
     looks_binary,
     read_bytes,
@@ -462,12 +462,12 @@ def _render_links(text: str, fmt: str) -> str:
 def parse_note(path: Path) -> ParseResult:
     """Parse a Markdown, text or Org note into resource memories, one per structural chunk."""
     raw = read_bytes(path)
-    text = decode_text(raw)
+    text, encoding_problem = decode_checked(raw)
     if looks_binary(text):
         raise ParseError(f"{path.name} looks like a binary file", hint="only text notes are read as notes")
     fmt = note_format(path, raw[:8192]) or "text"
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    problems: list[ParseProblem] = []
+    problems: list[ParseProblem] = [encoding_problem] if encoding_problem else []
 
     fields: dict[str, Any] = {}
     used = 0

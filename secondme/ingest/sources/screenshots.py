@@ -295,6 +295,9 @@ def _decode(path: Path, data: bytes, image_module: Any) -> Any:
     except Exception as exc:
         # Decoders raise many types (OSError, SyntaxError, struct.error, ...) on damaged files.
         reason = str(exc) or type(exc).__name__
+        if isinstance(exc, image_module.UnidentifiedImageError):
+            # Its message names the in-memory buffer ("<_io.BytesIO object at 0x...>").
+            reason = "no decoder recognises it (damaged, or a format Pillow cannot read)"
         raise ParseError(f"{path.name} is not a readable image: {reason}") from exc
     return image
 

@@ -21,7 +21,7 @@ from secondme.ingest.sources.base import (
     ParseProblem,
     ParseResult,
     clean_invisible,
-    decode_text,
+    decode_checked,
     head_text,
     looks_binary,
     read_bytes,
@@ -166,7 +166,8 @@ def _split_rest(rest: str) -> tuple[str | None, str]:
 
 def parse_whatsapp(path: Path) -> ParseResult:
     """Parse a WhatsApp text export into messages and one memory per conversation window."""
-    text = decode_text(read_bytes(path))
+    raw = read_bytes(path)
+    text, encoding_problem = decode_checked(raw)
     if looks_binary(text):
         raise ParseError(f"{path.name} looks like a binary file, not a WhatsApp export")
     lines = [clean_invisible(line) for line in text.splitlines()]
@@ -179,7 +180,7 @@ def parse_whatsapp(path: Path) -> ParseResult:
 
     conversation = _conversation_name(path)
     messages: list[ChatMessage] = []
-    problems: list[ParseProblem] = []
+    problems: list[ParseProblem] = [encoding_problem] if encoding_problem else []
     current: ChatMessage | None = None
     orphaned = False  # the previous header could not be read; its continuation lines go too
 
