@@ -37,7 +37,7 @@ def _root(
 
 
 def _register() -> None:
-    from secondme.cli import admin, ingest, memories, search, transfer, watch
+    from secondme.cli import admin, ingest, memories, search, transfer, tui, watch
 
     memories.register(app)
     search.register(app)
@@ -45,6 +45,7 @@ def _register() -> None:
     watch.register(app)
     transfer.register(app)
     admin.register(app)
+    tui.register(app)
 
 
 _register()

@@ -1,0 +1,480 @@
+"""What the TUI asks of secondme, in plain Python (no Textual here), safe to call from workers.
+
+The TUI never touches the database from the UI thread: every call below runs in a worker thread.
+Two rules keep that safe:
+
+* Anything that opens the vector index (search, writes, the retrieval inside an answer) holds
+  one lock, because :func:`secondme.store.vectors.open_index` clears Chroma's process-wide
+  client cache on exit, which would pull the index out from under a second thread.
+* Paging through the list uses its own read connection: SQLite in WAL mode lets it read while
+  this process or another one (a watcher) writes, so scrolling never waits for a search.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from secondme.errors import InputError, NotFoundError, SecondmeError
+from secondme.memory import Memory, MemoryType, NewMemory
+from secondme.store.memories import Filters
+
+if TYPE_CHECKING:
+    from secondme.answer import Answer
+    from secondme.retrieve import Hit
+    from secondme.service import DoctorReport, Secondme
+    from secondme.store.memories import MemoryStore
+
+PAGE_SIZE = 100
+"""Rows fetched per query when paging through the memory list."""
+
+SEARCH_K = 50
+"""How many search results the list shows."""
+
+RELATED_K = 5
+"""How many related memories the detail pane shows."""
+
+VAULT_VALUE_KEY = "value"
+"""Where a vault memory's value sits in its metadata until the encrypted vault exists."""
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the memory list: just what the list draws."""
+
+    id: int
+    when: str
+    type: MemoryType
+    text: str
+    source: str
+    superseded: bool = False
+
+    @classmethod
+    def of(cls, memory: Memory) -> Row:
+        """The row for a memory."""
+        return cls(
+            id=memory.id,
+            when=memory.when or "",
+            type=memory.type,
+            text=" ".join(memory.text.split()),
+            source=source_label(memory),
+            superseded=memory.superseded_by is not None,
+        )
+
+
+def source_label(memory: Memory) -> str:
+    """A short name for where a memory came from: the file name, else the kind of source."""
+    ref = memory.path or memory.source_ref
+    if ref:
+        name = ref.split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+        if name:
+            return name
+    return memory.source_kind
+
+
+def provenance(memory: Memory) -> list[tuple[str, str]]:
+    """Where a memory came from, as (label, value) pairs: source, file, position inside it."""
+    pairs = [("source", memory.source_kind)]
+    if memory.source_ref:
+        where, _, anchor = memory.source_ref.partition("#")
+        pairs.append(("file" if "/" in where or "." in where else "reference", where))
+        if anchor:
+            pairs.append(("at", _anchor(anchor)))
+    if memory.path and memory.path != (memory.source_ref or "").partition("#")[0]:
+        pairs.append(("path", memory.path))
+    if memory.resource_kind:
+        pairs.append(("kind", memory.resource_kind))
+    if memory.source_status:
+        pairs.append(("status", memory.source_status))
+    return pairs
+
+
+def _anchor(anchor: str) -> str:
+    # Sources write line ranges as "L3..L5" and paragraphs as "p2": say them in words.
+    if anchor.startswith("L"):
+        start, _, end = anchor.partition("..")
+        first, last = start[1:], end[1:] if end.startswith("L") else end
+        return f"line {first}" if not last or last == first else f"lines {first}-{last}"
+    if anchor.startswith("p") and anchor[1:].isdigit():
+        return f"paragraph {anchor[1:]}"
+    return anchor
+
+
+def reveal_vault_value(memory: Memory) -> str | None:
+    """The secret behind a vault memory, or None when none is stored.
+
+    Only the caption exists until the encrypted vault lands; that feature replaces this function's
+    body (decrypting through the keyring), and the TUI's confirm-then-hide flow stays as it is.
+    """
+    if memory.type is not MemoryType.VAULT:
+        return None
+    value = memory.metadata.get(VAULT_VALUE_KEY)
+    return str(value) if value not in (None, "") else None
+
+
+def core_label(memory: Memory) -> str:
+    """The label a memory gets when pinned to core: its own, else its first words."""
+    if memory.label:
+        return memory.label
+    words = [w.strip(".,:;!?\"'()").lower() for w in memory.text.split()[:3]]
+    return "-".join(w for w in words if w) or f"memory-{memory.id}"
+
+
+@dataclass
+class Details:
+    """Everything the detail pane shows about one memory, loaded off the UI thread."""
+
+    memory: Memory
+    history: list[dict[str, Any]] = field(default_factory=list)
+    superseded_by: Memory | None = None
+    supersedes: list[Memory] = field(default_factory=list)
+    related: list[Hit] = field(default_factory=list)
+
+
+@dataclass
+class StatusReport:
+    """What the status screen shows; None means "not available" for that part."""
+
+    home: str
+    database: str
+    counts: dict[str, int]
+    pending_vectors: int
+    watch: list[dict[str, Any]]
+    answer_model: dict[str, Any]
+    embedder: dict[str, Any]
+    ingest: dict[str, Any] | None
+    mind: dict[str, Any] | None
+
+
+class Cancelled(Exception):
+    """Raised from a streaming callback to stop an answer nobody waits for any more."""
+
+
+class _Guarded:
+    """A stand-in for an object whose method calls all hold ``lock``.
+
+    ``answer.ask`` gets one in place of the app, so that the lock is held while it retrieves but
+    not while the model writes the answer.
+    """
+
+    def __init__(self, target: Any, lock: threading.RLock) -> None:
+        self._target = target
+        self._lock = lock
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._target, name)
+        if name == "store":
+            return _Guarded(value, self._lock)
+        if callable(value):
+
+            def call(*args: Any, **kwargs: Any) -> Any:
+                with self._lock:
+                    return value(*args, **kwargs)
+
+            return call
+        return value
+
+
+@dataclass
+class _KeywordOnly:
+    """What :func:`secondme.retrieve.search` uses in keyword mode: a store and the settings."""
+
+    store: MemoryStore
+    settings: Any
+
+
+def ingest_status(app: Secondme) -> dict[str, Any] | None:
+    """The watcher, its queue and recent ingest errors; None while no ingest module exists."""
+    if importlib.util.find_spec("secondme.ingest.watcher") is None:
+        return None
+    if importlib.util.find_spec("secondme.ingest.pipeline") is None:
+        return None
+    import contextlib
+
+    from secondme.ingest import pipeline, watcher
+
+    state = watcher.daemon_status()
+    queue = watcher.Queue(app.db_path)
+    try:
+        depth = queue.depth()
+    finally:
+        with contextlib.suppress(Exception):
+            queue.conn.close()
+    running = f"running (pid {state['pid']})" if state.get("running") else "not running"
+    if state.get("paused"):
+        running += ", paused"
+    return {
+        "watcher": running,
+        "queue": depth,
+        "errors": [f"{e['at']}  {e['path']}: {e['reason']}" for e in pipeline.errors(app, limit=10)],
+    }
+
+
+def mind_status(app: Secondme) -> dict[str, Any] | None:
+    """The background mind's backlog, when a mind module provides ``backlog(app)``; else None."""
+    try:
+        if importlib.util.find_spec("secondme.mind") is None:
+            return None
+        module = importlib.import_module("secondme.mind")
+    except ImportError:
+        return None
+    backlog = getattr(module, "backlog", None)
+    if not callable(backlog):
+        return None
+    result = backlog(app)
+    return dict(result) if isinstance(result, dict) else {"backlog": result}
+
+
+def translate(error: BaseException) -> SecondmeError:
+    """Any failure as a message for a person (the TUI shows it; it never crashes on it)."""
+    if isinstance(error, SecondmeError):
+        return error
+    if isinstance(error, sqlite3.Error):
+        from secondme import paths
+        from secondme.store.db import describe
+
+        return describe(error, paths.db_path())
+    if isinstance(error, OSError):
+        return SecondmeError(f"{error.strerror or error}: {error.filename or ''}".rstrip(": "))
+    return SecondmeError(f"{type(error).__name__}: {error}", hint="run with SECONDME_DEBUG=1 for details")
+
+
+class Backend:
+    """One data home as the TUI uses it (every method may block: call them from workers)."""
+
+    def __init__(self, secondme: Secondme | None = None, llm: Any = None) -> None:
+        if secondme is None:
+            from secondme.service import Secondme
+
+            secondme = Secondme()
+        self.app = secondme
+        self.llm = llm
+        self.lock = threading.RLock()
+        self._read_lock = threading.Lock()
+        self._reader: MemoryStore | None = None
+        self._model_lock = threading.Lock()
+        self._generate_lock = threading.Lock()
+
+    # -- reading (own connection) -----------------------------------------------------------
+
+    @property
+    def reader(self) -> MemoryStore:
+        """A second connection to the same database, for paging and single reads."""
+        if self._reader is None:
+            from secondme.store.db import connect
+            from secondme.store.memories import MemoryStore
+
+            self._reader = MemoryStore(connect(self.app.db_path), self.app.db_path)
+        return self._reader
+
+    def page(self, filters: Filters, page: int, size: int = PAGE_SIZE, total: int | None = None) -> list[Row]:
+        """Rows ``page * size`` to ``(page + 1) * size`` of the listing, newest first.
+
+        With ``total`` known, a page in the older half is read from the other end (oldest first,
+        then reversed): SQLite walks past every skipped row, so a small offset is what keeps the
+        last page of 100,000 as quick as the first.
+        """
+        start = page * size
+        with self._read_lock:
+            if total is None or start < total // 2:
+                memories = self.reader.listing(filters, limit=size, offset=start)
+            else:
+                end = min(total, start + size)
+                memories = self.reader.listing(
+                    filters, limit=end - start, offset=total - end, newest_first=False
+                )[::-1]
+        return [Row.of(m) for m in memories]
+
+    def quick_search(
+        self,
+        query: str,
+        types: Sequence[MemoryType] = (),
+        since: str | None = None,
+        until: str | None = None,
+        k: int = SEARCH_K,
+    ) -> list[Hit]:
+        """Keyword-only search (FTS5 BM25) on the read connection: no model, no index lock.
+
+        It answers in milliseconds while the hybrid search waits for typing to pause.
+        """
+        from secondme.retrieve import search
+
+        filters = Filters(types=tuple(types), since=since, until=until)
+        with self._read_lock:
+            return search(_KeywordOnly(self.reader, self.app.settings), query, k, filters, mode="keyword")  # type: ignore[arg-type]
+
+    def count(self, filters: Filters) -> int:
+        """How many memories a listing holds."""
+        with self._read_lock:
+            return self.reader.count(filters)
+
+    def counts(self) -> dict[str, int]:
+        """Current memories per type."""
+        with self._read_lock:
+            return self.reader.counts_by_type()
+
+    def memory(self, memory_id: int) -> Memory:
+        """One memory (raises :class:`NotFoundError`)."""
+        with self._read_lock:
+            return self.reader.get(memory_id)
+
+    def details(self, memory_id: int) -> Details:
+        """A memory with its history and supersede links (fast: no search)."""
+        with self._read_lock:
+            memory = self.reader.get(memory_id)
+            details = Details(memory, history=self.reader.history(memory_id))
+            if memory.superseded_by is not None:
+                try:
+                    details.superseded_by = self.reader.get(memory.superseded_by)
+                except NotFoundError:
+                    pass
+            # MemoryStore has no reverse lookup yet; this read-only query belongs there
+            # (as ``predecessors(id)``) when the store grows one.
+            rows = self.reader.conn.execute(
+                "SELECT id FROM memories WHERE superseded_by = ? ORDER BY id", (memory_id,)
+            ).fetchall()
+            found = self.reader.get_many([int(r[0]) for r in rows])
+            details.supersedes = [found[i] for i in sorted(found)]
+        return details
+
+    def related(self, memory: Memory, k: int = RELATED_K) -> list[Hit]:
+        """Memories close to this one (hybrid search on its text), itself left out."""
+        if memory.type is MemoryType.VAULT:
+            return []  # captions of secrets are not embedded; searching them finds noise
+        with self.lock:
+            hits = self.app.search(memory.text, k=k + 1)
+        return [h for h in hits if h.memory.id != memory.id][:k]
+
+    # -- searching and asking (the index lock) ----------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        types: Sequence[MemoryType] = (),
+        since: str | None = None,
+        until: str | None = None,
+        k: int = SEARCH_K,
+    ) -> list[Hit]:
+        """Hybrid search with type and time filters."""
+        with self.lock:
+            return self.app.search(query, k=k, types=types, since=since, until=until)
+
+    def warm_up(self) -> None:
+        """Load the embedder and open the index once, so the first keystroke search is quick."""
+        with self.lock:
+            self.app.embed(["warm up"])
+            if self.app.chroma_dir.exists():
+                from secondme.store.vectors import open_index
+
+                with open_index(self.app.chroma_dir, write=False, create=False) as index:
+                    index.count()
+
+    def load_llm(self) -> Any:
+        """The answer model, loaded once (raises :class:`ModelError` with a hint when missing)."""
+        with self._model_lock:
+            if self.llm is None:
+                from secondme.models.llm import load_llm
+
+                self.llm = load_llm(self.app.settings.llm)
+            return self.llm
+
+    def ask(self, question: str, on_token: Callable[[str], None]) -> Answer:
+        """A cited answer, streamed to ``on_token``; the index lock is held only while retrieving."""
+        from secondme.answer import ask
+
+        llm = self.load_llm()
+        # One llama.cpp context cannot serve two threads: a newer question waits for (or, through
+        # ``on_token`` raising, cuts short) the answer being written.
+        with self._generate_lock:
+            return ask(_Guarded(self.app, self.lock), question, on_token=on_token, llm=llm)  # type: ignore[arg-type]
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def add(self, new: NewMemory) -> tuple[Memory, bool]:
+        """Store a memory from the add form; returns (memory, created)."""
+        with self.lock:
+            return self.app.add(new)
+
+    def edit(self, memory_id: int, **fields: Any) -> Memory:
+        """Change a memory; the previous version goes to its history."""
+        with self.lock:
+            return self.app.edit(memory_id, **fields)
+
+    def forget(self, memory_id: int) -> list[int]:
+        """Remove a memory for good."""
+        with self.lock:
+            return self.app.forget([memory_id])
+
+    def pin(self, memory_id: int) -> Memory:
+        """Make a memory core (pinned into every answer prompt), keeping its history."""
+        with self.lock:
+            memory = self.app.store.get(memory_id)
+            if memory.type is MemoryType.VAULT:
+                raise InputError(
+                    "a vault memory cannot be pinned to core",
+                    hint="core memories go into every prompt; secrets never do",
+                )
+            if memory.type is MemoryType.CORE:
+                return memory
+            return self.app.edit(memory_id, type=MemoryType.CORE.value, label=core_label(memory))
+
+    def change_type(self, memory_id: int, kind: MemoryType) -> Memory:
+        """Give a memory another type (history kept); a core memory gets a label."""
+        with self.lock:
+            memory = self.app.store.get(memory_id)
+            if memory.type is kind:
+                return memory
+            fields: dict[str, Any] = {"type": kind.value}
+            if kind is MemoryType.CORE and not memory.label:
+                fields["label"] = core_label(memory)
+            return self.app.edit(memory_id, **fields)
+
+    # -- status -----------------------------------------------------------------------------
+
+    def status(self) -> StatusReport:
+        """Watched folders, models, counts and what ingest and mind report (fast parts only)."""
+        from secondme import paths
+        from secondme.models import defaults
+
+        settings = self.app.settings
+        with self._read_lock:
+            counts = self.reader.counts_by_type()
+            pending = len(self.reader.pending_vectors(limit=1001))
+        answer = _model_info(settings.llm.model, settings.llm.model_path, defaults.LLMS)
+        embedder = _model_info(settings.embedder.model, settings.embedder.model_path, defaults.EMBEDDERS)
+        return StatusReport(
+            home=str(paths.home()),
+            database=str(self.app.db_path),
+            counts=counts,
+            pending_vectors=pending,
+            watch=list(settings.watch),
+            answer_model=answer,
+            embedder=embedder,
+            ingest=self._locked(ingest_status),
+            mind=mind_status(self.app),
+        )
+
+    def _locked(self, call: Callable[[Secondme], Any]) -> Any:
+        with self.lock:
+            return call(self.app)
+
+    def doctor(self) -> DoctorReport:
+        """Index health (reads every vector id: seconds on a large base)."""
+        with self.lock:
+            return self.app.doctor()
+
+
+def _model_info(name: str, custom_path: str, table: dict[str, Any]) -> dict[str, Any]:
+    from secondme.models import defaults
+
+    if custom_path:
+        return {"name": custom_path, "description": "your own model file", "installed": True}
+    pinned = table.get(name)
+    if pinned is None:
+        return {"name": name, "description": "unknown model", "installed": False, "install": ""}
+    return defaults.status(pinned)
