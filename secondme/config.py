@@ -147,7 +147,7 @@ def load(path: Path | None = None) -> Settings:
     settings.watch = [dict(w) for w in watch]
     for entry in settings.watch:
         if not isinstance(entry.get("path"), str):
-            raise InputError(f"every [[watch]] in {path} needs a path = \"...\"")
+            raise InputError(f'every [[watch]] in {path} needs a path = "..."')
         if entry.setdefault("kind", "auto") not in ("auto", "notes", "chats", "screenshots"):
             raise InputError(
                 f"[[watch]] kind {entry['kind']!r} in {path} is not one of auto, notes, chats, screenshots"
