@@ -38,6 +38,7 @@ def _root(
 
 def _register() -> None:
     from secondme.cli import admin, ingest, memories, search, transfer, tui, watch
+    from secondme.cli import eval as eval_
 
     memories.register(app)
     search.register(app)
@@ -46,6 +47,7 @@ def _register() -> None:
     transfer.register(app)
     admin.register(app)
     tui.register(app)
+    eval_.register(app)
 
 
 _register()

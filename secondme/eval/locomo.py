@@ -1,0 +1,324 @@
+"""``mem eval locomo``: retrieval and answers on LoCoMo's long two-person conversations.
+
+Each conversation goes into a fresh home the way a chat export does: every turn becomes a
+:class:`~secondme.ingest.sources.base.ChatMessage` (speaker name, the session's date, ``ref`` =
+its ``dia_id``; an image turn carries its caption in the text), and
+:func:`~secondme.ingest.sources.chats.drafts_from_messages` groups them into windows, one
+episodic memory each.
+
+Retrieval, per question and per system (BM25 only, vectors only, secondme's hybrid), at turn
+level, categories 1-4 only:
+
+    Take the ranked memories of the search (:data:`DEPTH` of them), expand each window memory
+    into the ``dia_id``s of the turns it holds, in conversation order, drop turns already
+    seen, and keep the first ``k`` turn ids.  Evidence recall@k is the share of the
+    question's evidence turns among them (k = 5, 10, 20).
+
+So a window of eight turns fills eight of the ``k`` places: the metric charges secondme for
+coarse memories, as a turn-level benchmark should.
+
+Answers come from ``mem ask``'s own code path (:func:`secondme.answer.ask`, the run's model
+loaded once), with the clock set to the conversation's last session date.  Categories 1-4 are
+scored by LoCoMo's token F1 (:func:`secondme.eval.metrics.locomo_answer_score`); category 5
+(adversarial) by abstention: 1 when the answer declines.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from secondme.eval.datasets import LocomoConversation, LocomoQuestion, load_locomo
+from secondme.eval.metrics import evidence_recall_at_k, locomo_answer_score
+from secondme.eval.runner import (
+    ANSWERING_SYSTEM,
+    SYSTEMS,
+    EvalRun,
+    Progress,
+    Recorder,
+    SharedModels,
+    Workspace,
+    answer_question,
+    error_text,
+    load_average,
+    search_all,
+    spread,
+    warm_up,
+)
+
+if TYPE_CHECKING:
+    from secondme.ingest.sources.base import ChatMessage
+    from secondme.memory import NewMemory
+    from secondme.retrieve import Hit
+    from secondme.service import Secondme
+
+#: Memories retrieved per question and system; enough to fill the top 20 turns.
+DEPTH = 20
+#: The cut-offs of evidence recall, in turns.
+KS = (5, 10, 20)
+#: Categories whose retrieval is scored (5, adversarial, has no answer to find).
+RETRIEVAL_CATEGORIES = (1, 2, 3, 4)
+
+TURN_RULE = (
+    "evidence recall@k at turn level: the ranked memories are expanded into the dia_ids of "
+    "the turns each window holds (in conversation order), repeats dropped, the first k kept; "
+    "recall = share of the question's evidence turns among them; categories 1-4"
+)
+
+
+def conversation_messages(conversation: LocomoConversation) -> list[ChatMessage]:
+    """The conversation as chat messages: speaker, session date, ``ref`` = ``dia_id``.
+
+    An image turn's caption is added to its text in brackets, as an image description would be.
+    """
+    from secondme.ingest.sources.base import ChatMessage
+
+    messages = []
+    for session, turn in conversation.turns():
+        text = turn.text
+        meta: dict[str, Any] = {"session": session.index}
+        if turn.blip_caption:
+            text = f"{text} [image: {turn.blip_caption}]".strip()
+            meta["media"] = True
+        messages.append(
+            ChatMessage(
+                conversation=conversation.sample_id,
+                speaker=turn.speaker,
+                text=text,
+                timestamp=session.date,
+                ref=turn.dia_id,
+                meta=meta,
+            )
+        )
+    return messages
+
+
+def window_turns(draft: NewMemory, order: list[str], position: dict[str, int]) -> list[str]:
+    """The ``dia_id``s a window memory holds, from its ``first_ref``..``last_ref`` range."""
+    first = position.get(str(draft.metadata.get("first_ref")))
+    last = position.get(str(draft.metadata.get("last_ref")))
+    if first is None or last is None:
+        return []
+    return order[first : last + 1]
+
+
+def load_conversation(app: Secondme, conversation: LocomoConversation) -> dict[int, list[str]]:
+    """Store the conversation in ``app``; returns memory id -> the turn ids it holds."""
+    from secondme.ingest.sources.chats import drafts_from_messages
+
+    messages = conversation_messages(conversation)
+    order = [m.ref for m in messages]
+    position = {ref: i for i, ref in enumerate(order)}
+    drafts = drafts_from_messages(messages, f"locomo/{conversation.sample_id}", "locomo")
+    turns_of: dict[int, list[str]] = {}
+    for draft, (memory, _created) in zip(drafts, app.add_many(drafts), strict=True):
+        # A window with the same text as an earlier one is stored once: it holds both.
+        held = turns_of.setdefault(memory.id, [])
+        held.extend(t for t in window_turns(draft, order, position) if t not in held)
+    return turns_of
+
+
+def ranked_turns(hits: list[Hit], turns_of: dict[int, list[str]]) -> list[str]:
+    """The turn ids behind ranked hits, expanded in order, repeats dropped (see the module doc)."""
+    seen: dict[str, None] = {}
+    for hit in hits:
+        for turn in turns_of.get(hit.memory.id, []):
+            seen.setdefault(turn, None)
+    return list(seen)
+
+
+def select_questions(
+    conversations: list[LocomoConversation], limit: int | None
+) -> list[tuple[LocomoConversation, list[tuple[int, LocomoQuestion]]]]:
+    """The first ``limit`` questions in file order, grouped by conversation (numbered in it)."""
+    chosen = []
+    left = limit
+    for conversation in conversations:
+        if left is not None and left <= 0:
+            break
+        numbered = list(enumerate(conversation.questions))
+        if left is not None:
+            numbered = numbered[:left]
+            left -= len(numbered)
+        if numbered:
+            chosen.append((conversation, numbered))
+    return chosen
+
+
+def _retrieval_metrics(question: LocomoQuestion, turns: list[str] | None) -> dict[str, float | None]:
+    scored = question.category in RETRIEVAL_CATEGORIES and bool(question.evidence)
+    metrics: dict[str, float | None] = {}
+    for k in KS:
+        if not scored:
+            metrics[f"recall@{k}"] = None
+        elif turns is None:
+            metrics[f"recall@{k}"] = 0.0  # the search failed: a miss
+        else:
+            metrics[f"recall@{k}"] = evidence_recall_at_k(question.evidence, turns, k)
+    return metrics
+
+
+def run_locomo(
+    path: str | Path | None = None,
+    *,
+    limit: int | None = None,
+    answers: bool = True,
+    answer_limit: int | None = None,
+    embedding_cache: bool = True,
+    progress: bool = True,
+) -> EvalRun:
+    """Run LoCoMo: load each conversation into a fresh home, search with every system, answer.
+
+    ``limit`` keeps the first N questions in file order (only the conversations they need are
+    loaded).  ``answers=False`` skips the answer model; ``answer_limit`` answers only that many
+    questions, evenly spread (:func:`~secondme.eval.runner.spread`), and retrieval still covers
+    all.  ``embedding_cache`` reuses vectors of texts embedded by earlier runs
+    (:class:`~secondme.eval.runner.CachedEmbedder`).  A missing or malformed file raises
+    :class:`~secondme.errors.InputError` before anything is loaded.
+    """
+    started = time.perf_counter()
+    load_at_start = load_average()
+    conversations = load_locomo(path)
+    plan = select_questions(conversations, limit)
+    total = sum(len(numbered) for _, numbered in plan)
+    to_answer = spread(total, answer_limit) if answers else set()
+    recorder = Recorder()
+    ingest_s = 0.0
+    memories = 0
+    position = 0
+    with Workspace() as workspace:
+        models = SharedModels(workspace.settings(), answers, embedding_cache)
+        if answers:
+            models.llm  # noqa: B018 - load it now: a missing model fails before any work
+        with Progress(total, "LoCoMo", enabled=progress) as bar:
+            for conversation, numbered in plan:
+                bar.note(f"loading {conversation.sample_id}")
+                with workspace.home(conversation.sample_id, models) as app:
+                    load_started = time.perf_counter()
+                    try:
+                        turns_of = load_conversation(app, conversation)
+                        load_error = None
+                    except Exception as error:  # every question of it is recorded as failed
+                        turns_of, load_error = {}, f"loading the conversation failed: {error_text(error)}"
+                    ingest_s += time.perf_counter() - load_started
+                    memories += len(turns_of)
+                    if load_error is None:
+                        warm_up(app)
+                    today = conversation.sessions[-1].date if conversation.sessions else None
+                    bar.note(conversation.sample_id)
+                    for index, question in numbered:
+                        answer = position in to_answer
+                        position += 1
+                        for record in _question_records(
+                            app, models, conversation, index, question, turns_of, load_error, today, answer
+                        ):
+                            recorder.add(record)
+                        bar.advance()
+    elapsed = time.perf_counter() - started
+    params = {
+        "path": str(path) if path is not None else "default dev split",
+        "limit": limit,
+        "conversations": len(plan),
+        "questions": total,
+        "memories": memories,
+        "depth": DEPTH,
+        "answers": answers,
+        "answered": len(to_answer),
+        "failed": len(recorder.failed),
+        "ingest_s": round(ingest_s, 1),
+        "elapsed_s": round(elapsed, 1),
+        "embedding_cache": models.embedding_stats(),
+        "threads": models.threads(),
+        "load_average": {"start": load_at_start, "end": load_average()},
+    }
+    notes = [
+        "each conversation is loaded into a fresh home through the chat pipeline "
+        "(ChatMessage per turn with the session date, drafts_from_messages windows)",
+        f"the same homes and embedder serve all three systems: {', '.join(SYSTEMS)} "
+        f"(search modes {', '.join(SYSTEMS.values())}); {DEPTH} memories retrieved per search",
+        TURN_RULE,
+        "answers: secondme.answer.ask (the `mem ask` path, hits from hybrid search), clock at the "
+        "conversation's last session; token F1 with LoCoMo's normalisation for categories 1-4, "
+        "abstention (the answer declines) for category 5",
+        "a question that failed scores 0 on its metrics and is listed below",
+    ]
+    return EvalRun(
+        bench="locomo",
+        records=recorder.records,
+        summary=recorder.tally.summary(),
+        models=models.names(),
+        params=params,
+        notes=notes,
+        failed=recorder.failed,
+    )
+
+
+def _question_records(
+    app: Secondme,
+    models: SharedModels,
+    conversation: LocomoConversation,
+    index: int,
+    question: LocomoQuestion,
+    turns_of: dict[int, list[str]],
+    load_error: str | None,
+    today: Any,
+    answer: bool,
+) -> list[dict[str, Any]]:
+    qid = f"{conversation.sample_id}#{index}"
+    base = {
+        "id": qid,
+        "category": question.category_name,
+        "question": question.question,
+        "gold": question.answer,
+        "evidence": question.evidence,
+    }
+    results = (
+        {s: ([], load_error, 0.0) for s in SYSTEMS}
+        if load_error
+        else search_all(app, question.question, DEPTH)
+    )
+    records = []
+    for system, (hits, error, seconds) in results.items():
+        turns = None if error else ranked_turns(hits, turns_of)
+        metrics = _retrieval_metrics(question, turns)
+        metrics["search_ms"] = None if error else round(seconds * 1000, 2)
+        record: dict[str, Any] = {
+            **base,
+            "system": system,
+            "metrics": metrics,
+            "retrieved_turns": (turns or [])[: max(KS)],
+            "retrieved_memories": [h.memory.id for h in hits],
+            "error": error,
+        }
+        if system == ANSWERING_SYSTEM and answer:
+            _add_answer(record, app, models, question, load_error, today)
+        records.append(record)
+    return records
+
+
+def _add_answer(
+    record: dict[str, Any],
+    app: Secondme,
+    models: SharedModels,
+    question: LocomoQuestion,
+    load_error: str | None,
+    today: Any,
+) -> None:
+    metric = "abstention" if question.category == 5 else "f1"
+    if load_error:  # already the record's error: nothing was there to answer from
+        record["metrics"][metric] = 0.0
+        record["metrics"]["seconds"] = None
+        return
+    outcome = answer_question(app, models, question.question, today)
+    record["answer"] = outcome["answer"]
+    record["abstained"] = outcome["abstained"]
+    record["citations"] = outcome.get("citations", [])
+    record["timings"] = outcome.get("timings", {})
+    if outcome["error"]:
+        record["metrics"][metric] = 0.0
+        record["metrics"]["seconds"] = None
+        record["error"] = "; ".join(e for e in (record["error"], f"answer: {outcome['error']}") if e)
+        return
+    record["metrics"][metric] = locomo_answer_score(outcome["answer"], question.answer, question.category)
+    record["metrics"]["seconds"] = round(outcome["seconds"], 3)
