@@ -32,6 +32,7 @@ from secondme.eval.datasets import LmeQuestion, load_longmemeval
 from secondme.eval.metrics import (
     LME_JUDGE_ONLY_TYPES,
     lme_answer_score,
+    lme_gold_recall,
     ndcg_at_k,
     recall_all_at_k,
     recall_any_at_k,
@@ -69,9 +70,9 @@ SESSION_RULE = (
 )
 ANSWER_RULE = (
     "answer accuracy = normalised containment: every distinct gold token (LoCoMo normalisation, "
-    "number words as digits, Porter stems) appears in the answer; single-session-preference is "
-    "not scored (its gold is a rubric for a judge model); _abs questions score 1 when the answer "
-    "declines"
+    "number words as digits, Porter stems) appears in the answer; gold_token_recall = the share "
+    "of them that does; single-session-preference is not scored (its gold is a rubric for a "
+    "judge model); _abs questions score 1 when the answer declines"
 )
 
 
@@ -283,4 +284,8 @@ def _add_answer(
     record["metrics"][metric] = lme_answer_score(
         outcome["answer"], question.answer, question.question_type, question.is_abstention
     )
+    if metric == "accuracy" and record["metrics"][metric] is not None:
+        # Containment fails a right answer over one pronoun ("your bedroom" for "my bedroom");
+        # the share of gold tokens found shows how near the misses are.
+        record["metrics"]["gold_token_recall"] = lme_gold_recall(outcome["answer"], question.answer)
     record["metrics"]["seconds"] = round(outcome["seconds"], 3)
