@@ -311,6 +311,7 @@ def test_perf_small_corpus(tmp_path: Path):
     assert files.png is not None and files.png.exists()
     assert files.json.with_name(files.json.stem + "-scale.png").exists()
     assert "## Scale" in files.markdown.read_text()
+    assert json.loads(files.json.read_text())["scale"] == run.scale
 
 
 # --- the pieces ---------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ memory) go into :attr:`PerfRun.scale` and a table of their own.
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import subprocess
@@ -118,7 +119,8 @@ class PerfRun:
         return recompute_perf_summary(self.records)
 
     def write(self, out_dir: str | Path | None = None) -> ReportFiles:
-        """Write the JSON, Markdown and PNG report, with the scale table and method appended."""
+        """Write the JSON, Markdown and PNGs; the JSON gets a top-level ``scale`` list, the Markdown
+        the scale table and how it was measured."""
         from secondme.eval.report import write_report
 
         files = write_report(
@@ -127,8 +129,12 @@ class PerfRun:
             summary=self.summary,
             out_dir=out_dir,
             models=self.models,
-            params={**self.params, "scale": self.scale},
+            params=self.params,
         )
+        # The per-size figures are not latencies, so they live beside the records, not in them.
+        payload = json.loads(files.json.read_text(encoding="utf-8"))
+        payload["scale"] = self.scale
+        files.json.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
         scale_png = None
         try:
             scale_png = plot_scale(
