@@ -49,7 +49,7 @@ class SearchSettings:
 
     k: int = 10
     candidates: int = 50
-    rrf_k: int = 60
+    rrf_k: int = 10
     include_superseded: bool = False
 
 

@@ -1,6 +1,7 @@
 """Cited answers and abstention: prompt building, citation checks, and the real local models."""
 
 import json
+from datetime import datetime
 
 import pytest
 
@@ -11,8 +12,10 @@ from secondme.answer import (
     is_abstention,
     parse_citations,
     quote,
+    strip_citations,
 )
 from secondme.memory import MemoryType, NewMemory
+from secondme.retrieve import Hit
 from secondme.service import Secondme
 from tests.conftest import run_mem
 
@@ -47,9 +50,32 @@ def test_prompt_quotes_memories_as_dated_data():
     messages = build_prompt("Where do I live?", [core], hits, 500)
     system, user = messages[0]["content"], messages[1]["content"]
     assert "[3] (noted" in system and "My name is Rui" in system
-    assert "[1] (2024-03-02, episodic) Moved to Lisbon" in user
+    assert "[1] (Sat 2 March 2024, episodic) Moved to Lisbon" in user
     assert f"[{m2.id}] (noted" in user and user.rstrip().endswith("Question: Where do I live?")
     assert quote(m1, 10).endswith("Moved to…")
+
+
+def test_prompt_resolves_relative_dates_against_the_event_and_states_today():
+    app = Secondme()
+    memory, _ = app.add(
+        NewMemory(
+            "Ana: I saw the dentist yesterday and start the new job next month",
+            type=MemoryType.EPISODIC,
+            occurred_at="2023-05-08T13:56:00",
+        )
+    )
+    assert quote(memory, 500) == (
+        f"[{memory.id}] (Mon 8 May 2023 13:56, episodic) Ana: I saw the dentist yesterday (7 May 2023) "
+        "and start the new job next month (June 2023)"
+    )
+    hit = Hit(memory=memory, score=1.0)
+    user = build_prompt("When?", [], [hit], 500, today=datetime(2026, 11, 22, 9, 0))[1]["content"]
+    assert user.startswith("Today is Sunday 22 November 2026.")
+
+
+def test_strip_citations_leaves_the_words():
+    assert strip_citations("11 June 2023 [9].") == "11 June 2023."
+    assert strip_citations("Ana [1, 2] and Rui [3]") == "Ana and Rui"
 
 
 def test_attribute_picks_the_memory_the_answer_repeats():

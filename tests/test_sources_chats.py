@@ -652,8 +652,8 @@ def test_windows_split_on_gap_conversation_and_size() -> None:
         msg(10, "Ben"),
         msg(45),  # 35 minutes later: new window
         msg(46, conv="other"),  # other conversation: new window
-        msg(47, text="x" * 700, conv="other"),
-        msg(48, text="y" * 700, conv="other"),  # would pass 1200 characters: new window
+        msg(47, text="x" * 250, conv="other"),
+        msg(48, text="y" * 250, conv="other"),  # would pass WINDOW_CHARS (400): new window
     ]
     windows = window_messages(messages)
     assert [[m.ref for m in w] for w in windows] == [
@@ -663,6 +663,7 @@ def test_windows_split_on_gap_conversation_and_size() -> None:
         ["line 48"],
     ]
     assert len(window_messages(messages, gap=timedelta(hours=2))) == 3
+    assert len(window_messages(messages, max_chars=1000)) == 3
 
 
 def test_a_message_longer_than_the_limit_gets_its_own_window() -> None:

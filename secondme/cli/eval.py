@@ -110,15 +110,19 @@ def locomo(
     no_cache: NoCacheOpt = False,
     json_: JsonOpt = False,
 ) -> None:
-    """LoCoMo: turn-level evidence recall@5/10/20 and answer F1 per category, three systems."""
-    from secondme.eval.locomo import run_locomo
+    """LoCoMo: turn-level evidence recall@5/10/20 and answer F1 per category, three systems.
+
+    Retrieval covers every question; answers cover 80 of them spread over the split unless
+    --answer-limit says otherwise (each answer takes 10-20 s on two CPU cores).
+    """
+    from secondme.eval.locomo import DEFAULT_ANSWERS, run_locomo
 
     _check_answers(no_answers, answer_limit)
     run = run_locomo(
         path,
         limit=limit,
         answers=not no_answers,
-        answer_limit=answer_limit,
+        answer_limit=DEFAULT_ANSWERS if answer_limit is None else answer_limit,
         embedding_cache=not no_cache,
         progress=True,
     )

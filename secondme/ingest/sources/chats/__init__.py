@@ -44,10 +44,15 @@ CHAT_FORMATS: dict[str, str] = {
 }
 
 
+#: The most text one chat memory holds.  A few messages each: the embedder reads 256 tokens at
+#: most, a short window is about one topic, and it fits the answer prompt without cutting.
+WINDOW_CHARS = 400
+
+
 def window_messages(
     messages: Iterable[ChatMessage],
     gap: timedelta = timedelta(minutes=30),
-    max_chars: int = 1200,
+    max_chars: int | None = None,
 ) -> list[list[ChatMessage]]:
     """Group consecutive messages of one conversation into windows.
 
@@ -56,6 +61,7 @@ def window_messages(
     ``max_chars``.  A single message longer than ``max_chars`` gets a window of its own rather
     than being cut, so no message is split across memories.
     """
+    max_chars = WINDOW_CHARS if max_chars is None else max_chars
     windows: list[list[ChatMessage]] = []
     current: list[ChatMessage] = []
     size = 0
