@@ -260,6 +260,42 @@ async def test_search_as_you_type_then_clear():
         assert not app.memories.showing_hits and len(app.memories.loaded_rows()) == 6
 
 
+def type_ahead(app: SecondmeApp, keys: str) -> None:
+    """Queue keystrokes all at once, the way a terminal delivers fast typing (Pilot waits between keys)."""
+    from textual import events
+
+    names = {"/": "slash", " ": "space", "?": "question_mark"}
+    for char in keys:
+        app.post_message(events.Key(names.get(char, char), char))
+
+
+async def test_text_typed_right_after_slash_or_a_stays_in_order(monkeypatch):
+    # The keys typed before "/" has moved the focus are in flight; the rest of the word arrives
+    # the moment the focus moves (as in a busy real terminal).  All of it must land in order.
+    base = seed()
+    app = make_app(secondme=base, theme="dark", warm_up=False)
+    for action, rest in (("action_focus_search", "tist"), ("action_ask", " is my dentist")):
+        original = getattr(SecondmeApp, action)
+
+        def moved(self: SecondmeApp, original: Any = original, rest: str = rest) -> None:
+            original(self)
+            type_ahead(self, rest)
+
+        monkeypatch.setattr(SecondmeApp, action, moved)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, app)
+        type_ahead(app, "/den")
+        await settle(pilot, app)
+        assert app.query_one("#search", Input).value == "dentist"
+        assert app.memories.loaded_rows()[0].text == DENTIST
+        await pilot.press("enter")  # back to the list
+        await settle(pilot, app)
+        type_ahead(app, "aWho")
+        await settle(pilot, app)
+        assert app.ask_panel.has_class("-open")
+        assert app.query_one("#question", Input).value == "Who is my dentist"
+
+
 async def test_search_with_type_and_time_filters():
     app = make_app(secondme=seed(), theme="dark", warm_up=False)
     async with app.run_test(size=(100, 30)) as pilot:

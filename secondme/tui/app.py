@@ -19,7 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Footer, Header, Input, OptionList, Static
+from textual.widgets import Footer, Header, Input, OptionList, Static, TextArea
 from textual.worker import get_current_worker
 
 from secondme.errors import SecondmeError
@@ -27,7 +27,7 @@ from secondme.memory import Memory, MemoryType, NewMemory
 from secondme.store.memories import Filters
 from secondme.tui import theme as themes
 from secondme.tui.backend import Backend, Cancelled, reveal_vault_value, translate
-from secondme.tui.keys import APP_BINDINGS
+from secondme.tui.keys import APP_BINDINGS, FOCUS_ACTIONS
 from secondme.tui.messages import (
     ActionDone,
     AnswerDone,
@@ -66,6 +66,15 @@ Add a first memory:
   • your files: mem ingest ~/notes  (or keep up: mem watch)
 
 Then search with /, ask with a, and see every key with ?."""
+
+
+#: App keys whose action moves the focus into a text box (see ``SecondmeApp.on_event``).
+FOCUS_KEYS = {
+    key: binding.action
+    for binding in APP_BINDINGS
+    if binding.action in FOCUS_ACTIONS
+    for key in binding.key.split(",")
+}
 
 
 def focus_now(widget: Widget) -> None:
@@ -168,11 +177,32 @@ class SecondmeApp(App[None]):
         if self._warm_up:
             self.set_timer(WARM_UP_DELAY, self._warm)
 
+    async def on_event(self, event: events.Event) -> None:
+        """Run the keys that move the focus into a text box as soon as they arrive.
+
+        Textual forwards a key to the focused widget and checks the app's own bindings only
+        when the key bubbles back up, through one message queue per ancestor.  Keys typed right
+        after "/" meanwhile go to the list, and the ones after those overtake them once the
+        search box has the focus: "dentist" became "tistden".  Moving the focus here, before the
+        next key is read, keeps the typed text in order.
+        """
+        if (
+            isinstance(event, events.Key)
+            and not event.is_forwarded
+            and event.key in FOCUS_KEYS
+            and len(self.screen_stack) == 1
+            and not isinstance(self.focused, Input | TextArea)
+        ):
+            event.stop()
+            await self.run_action(FOCUS_KEYS[event.key])
+            return
+        await super().on_event(event)
+
     async def _on_key(self, event: events.Key) -> None:
-        # Keys typed quickly after "/" or "a" were forwarded to the list before that key's
-        # binding moved the focus; they come back here when a text box has the focus (a text box
-        # keeps the keys it handles), and belong in it rather than being dropped.  Textual calls
-        # App's own handler after this one unless the default is prevented.
+        # A key forwarded to the list before a click or binding moved the focus comes back
+        # here when a text box has the focus (a text box keeps the keys it handles), and
+        # belongs in it rather than being dropped.  Textual calls App's own handler after this
+        # one unless the default is prevented.
         focused = self.focused
         if isinstance(focused, Input) and event.is_forwarded and event.is_printable and event.character:
             event.stop()

@@ -30,6 +30,9 @@ APP_BINDINGS: list[Binding] = [
 ]
 """The app's own keys (letters do nothing while a text box has the focus; escape leaves it)."""
 
+FOCUS_ACTIONS = frozenset({"focus_search", "ask", "filters"})
+"""The actions that put the cursor in a text box: the app runs them the moment their key arrives."""
+
 OTHER_KEYS: list[tuple[str, list[tuple[str, str]]]] = [
     (
         "In the memory list",
