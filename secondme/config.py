@@ -60,6 +60,7 @@ class AnswerSettings:
     k: int = 8
     max_memory_chars: int = 500
     min_score: float = 0.0
+    check_attribution: bool = True
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 import json
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
@@ -9,6 +10,7 @@ from secondme.answer import ask as ask_question
 from secondme.answer import (
     attribute,
     build_prompt,
+    check_attribution,
     is_abstention,
     parse_citations,
     quote,
@@ -145,3 +147,109 @@ def test_ask_text_output_lists_sources():
     assert result.returncode == 0, result.stderr
     assert "hallway" in result.stdout and "Sources:" in result.stdout and "[1]" in result.stdout
     assert "Retrieved:" in result.stdout and "first_token_s" in result.stdout
+
+
+# -- who said it --------------------------------------------------------------------------------
+
+RACE_CHAT = (
+    "3/9/24, 18:02 - Pedro: I ran a charity race last Saturday and realised that self-care really matters\n"
+    "3/9/24, 18:04 - Ana: Wow, Pedro, well done! I spent the weekend repainting my kitchen yellow\n"
+)
+
+
+def chat_memories(text: str) -> list:
+    """Store a WhatsApp-style chat through the chat pipeline; its memories, as stored."""
+    from secondme.ingest.sources.chats import drafts_from_messages, parse_chat
+
+    app = Secondme()
+    path = Path(app.store.path).parent / "race.txt"
+    path.write_text(text, encoding="utf-8")
+    drafts = drafts_from_messages(parse_chat(path).messages, path, "whatsapp")
+    return [memory for memory, _ in app.add_many(drafts)]
+
+
+def test_an_answer_drawn_from_what_someone_else_said_is_flagged():
+    memories = chat_memories(RACE_CHAT)
+    wrong = check_attribution(
+        "What did Ana realise after her charity race?",
+        "Ana realised that self-care really matters [1].",
+        memories,
+        memories,
+    )
+    assert wrong is not None
+    assert (wrong.asked_about, wrong.said_by, wrong.memory_id) == ("Ana", "Pedro", memories[0].id)
+    assert wrong.explain().startswith("I don't know") and "Pedro, not Ana" in wrong.explain()
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        # the person asked about said it
+        ("What did Pedro realise after his charity race?", "That self-care really matters [1]."),
+        ("What colour did Ana paint her kitchen?", "Yellow [1]."),
+        # first person: the user asks about their own messages; not checked
+        ("What did I tell Ana about the race?", "That self-care really matters [1]."),
+        # nobody named
+        ("Who realised that self-care matters?", "Pedro [1]."),
+        # an answer with no words of its own beyond the question's
+        ("What did Ana realise?", "Ana realised [1]."),
+    ],
+)
+def test_answers_about_the_right_person_are_left_alone(question, answer):
+    memories = chat_memories(RACE_CHAT)
+    assert check_attribution(question, answer, memories, memories) is None
+
+
+def test_a_line_that_speaks_of_the_person_supports_the_answer():
+    chat = (
+        "3/9/24, 18:02 - Pedro: Ana told me she realised that self-care really matters\n"
+        "3/9/24, 18:03 - Rui: Good for her\n"
+    )
+    memories = chat_memories(chat)
+    question = "What did Ana realise?"
+    assert check_attribution(question, "That self-care really matters.", memories, memories) is None
+    # Only addressing her ("Thanks, Ana!") is not speaking of her.
+    addressed = chat_memories(
+        "3/9/24, 18:02 - Pedro: Thanks, Ana! I realised that self-care really matters\n"
+        "3/9/24, 18:03 - Ana: Glad to hear\n"
+    )
+    wrong = check_attribution(question, "That self-care really matters.", addressed, addressed)
+    assert wrong is not None and wrong.said_by == "Pedro"
+
+
+def test_memories_without_speakers_are_not_checked():
+    app = Secondme()
+    note, _ = app.add(NewMemory("Pedro realised that self-care really matters"))
+    assert check_attribution("What did Ana realise?", "That self-care matters.", [note], [note]) is None
+
+
+@pytest.mark.slow
+def test_default_model_declines_a_question_about_the_wrong_person(tmp_path):
+    """End to end: a chat export ingested with `mem ingest`, asked about with `mem ask`."""
+    chat = tmp_path / "chats" / "race.txt"
+    chat.parent.mkdir()
+    chat.write_text(RACE_CHAT, encoding="utf-8")
+    assert run_mem("ingest", str(chat.parent)).returncode == 0
+
+    for question in (
+        "What did Ana realise after her charity race?",
+        "What colour is Pedro repainting his kitchen?",
+    ):
+        wrong = run_mem("ask", question, "--json")
+        assert wrong.returncode == 0, wrong.stderr
+        declined = json.loads(wrong.stdout)
+        assert declined["abstained"] is True and declined["citations"] == [], declined
+        if declined["misattribution"] is not None:  # the check overruled the model's own answer
+            assert declined["answer"].startswith("I don't know")
+            assert declined["misattribution"]["asked_about"] in question
+
+    for question, expected in (
+        ("What colour is Ana repainting her kitchen?", "yellow"),
+        ("What did Pedro learn from his charity race?", "self-care"),
+    ):
+        right = json.loads(run_mem("ask", question, "--json").stdout)
+        assert right["abstained"] is False and expected in right["answer"].lower(), right
+        assert right["misattribution"] is None
+
+    shown = run_mem("ask", "What colour is Pedro repainting his kitchen?")
+    assert shown.returncode == 0 and "I don't know" in shown.stdout

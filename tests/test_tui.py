@@ -648,6 +648,30 @@ async def test_an_abstention_is_shown_as_such():
         assert app.query_one("#citations", OptionList).option_count == 0
 
 
+async def test_an_answer_about_the_wrong_person_is_shown_as_declined():
+    base = Secondme()
+    base.add(
+        NewMemory(
+            "Pedro: I ran a charity race and realised that self-care really matters\nAna: Well done!",
+            type=MemoryType.EPISODIC,
+            occurred_at="2024-03-09T18:02:00",
+            source_kind="chat",
+            metadata={"speakers": ["Pedro", "Ana"]},
+        )
+    )
+    llm = ScriptedLLM("Ana realised that self-care really matters [1].")
+    app = make_app(secondme=base, llm=llm, theme="dark", warm_up=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("a", *"What did Ana realise after the race?", "enter")
+        await until(pilot, lambda: app.ask_panel.answer is not None)
+        assert app.ask_panel.answer.abstained and app.ask_panel.has_class("-abstained")
+        shown = text_of(app.query_one("#answer", Static))
+        assert "your memories say that of Pedro, not Ana" in shown
+        assert "(the model said: Ana realised that self-care really matters [1].)" in shown
+        assert app.query_one("#citations", OptionList).option_count == 0
+
+
 async def test_missing_model_says_what_fixes_it_and_browsing_still_works(monkeypatch, tmp_path):
     monkeypatch.setenv("SECONDME_LLM_MODEL_PATH", str(tmp_path / "no-such-model.gguf"))
     base = seed()

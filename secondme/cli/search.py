@@ -72,6 +72,9 @@ def ask(
         emit_json(result.to_dict())
         return
     sys.stdout.write("\n")
+    if result.misattribution is not None:
+        # The streamed words were the model's; the check that overrules them gets the last word.
+        typer.echo(f"\nChecked: {result.answer}")
     cited = {h.memory.id: h.memory for h in result.hits}
     cited.update({m.id: m for m in app.store.core()})
     if result.citations:

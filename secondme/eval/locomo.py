@@ -317,6 +317,8 @@ def _add_answer(
     outcome = answer_question(app, models, question.question, today)
     record["answer"] = outcome["answer"]
     record["abstained"] = outcome["abstained"]
+    if outcome.get("misattributed"):
+        record["draft"] = outcome["draft"]
     record["citations"] = outcome.get("citations", [])
     record["timings"] = outcome.get("timings", {})
     if outcome["error"]:

@@ -99,9 +99,14 @@ class AskPanel(Vertical):
         if answer.abstained:
             self.add_class("-abstained")
             body.append("I don't know", style="bold")
-            body.append(" — your memories do not say.\n", style="")
-            if answer.answer.strip() and not answer.answer.lower().startswith("i don't know"):
-                body.append(f"(the model said: {answer.answer.strip()})", style="dim")
+            wrong = answer.misattribution
+            if wrong is not None:
+                body.append(f" — your memories say that of {wrong.said_by}, not {wrong.asked_about}.\n")
+            else:
+                body.append(" — your memories do not say.\n", style="")
+            said = (answer.draft or answer.answer).strip()
+            if said and not said.lower().startswith("i don't know"):
+                body.append(f"(the model said: {said})", style="dim")
         else:
             body.append(renumber(answer.answer.strip(), self.citations))
             if answer.citations_inferred:
