@@ -126,6 +126,11 @@ def agrees(report: dict[str, Any]) -> None:
     assert summary_mismatches(report["summary"], recompute_summary(report["records"])) == []
 
 
+def rechecked(path: Path) -> Any:
+    """`mem eval recheck PATH --json`: the numbers derived again from the raw per-question fields."""
+    return CliRunner().invoke(cli_app, ["eval", "recheck", str(path), "--json"])
+
+
 # --- LoCoMo -------------------------------------------------------------------------------------
 
 
@@ -197,6 +202,21 @@ def test_locomo_answers_with_tiny_model(locomo_file: Path, tmp_path: Path):
     assert printed["summary"]["overall"]["hybrid"]["f1"]["n"] == 3
     assert printed["params"]["answered"] == 4
 
+    # Recomputed from the answers and ranked turns alone, every number agrees ...
+    path = Path(printed["files"]["json"])
+    result = rechecked(path)
+    assert result.exit_code == 0 and json.loads(result.stdout)["agrees"] is True, result.output
+    # ... and a record changed behind the summary's back is caught.
+    scored = next(r for r in report["records"] if r["category"] != "adversarial" and "answer" in r)
+    scored["answer"] = str(scored["gold"])
+    hybrid = next(r for r in report["records"] if r["system"] == "hybrid" and r["evidence"])
+    hybrid["retrieved_turns"] = []
+    path.write_text(json.dumps(report))
+    result = rechecked(path)
+    assert result.exit_code == 1
+    problems = json.loads(result.stdout)["mismatches"]
+    assert any("hybrid.f1.mean" in p for p in problems) and any("recall@5" in p for p in problems)
+
 
 def test_failed_question_is_recorded_not_dropped(locomo_file: Path, monkeypatch: pytest.MonkeyPatch):
     from secondme.eval.locomo import run_locomo
@@ -243,6 +263,22 @@ def test_longmemeval_limit_and_session_recall(lme_file: Path, tmp_path: Path):
     assert by_id[("q1", "bm25")]["retrieved_sessions"][0] == "s-bike"
     assert printed["summary"]["overall"]["hybrid"]["recall_all@5"]["n"] == 1
     assert printed["params"]["questions"] == 2
+    path = Path(printed["files"]["json"])
+    assert rechecked(path).exit_code == 0
+    for record in report["records"]:
+        record["retrieved_sessions"].reverse()  # s-bike falls out of first place: NDCG drops
+    path.write_text(json.dumps(report))
+    result = rechecked(path)
+    assert result.exit_code == 1 and "ndcg@10" in result.stdout
+
+
+def test_committed_reports_agree_with_their_records():
+    """The newest LoCoMo and LongMemEval reports in bench/results pass `mem eval recheck`."""
+    results = Path(__file__).resolve().parent.parent / "bench" / "results"
+    for bench in ("locomo", "longmemeval"):
+        newest = max(results.glob(f"{bench}-*.json"))
+        result = rechecked(newest)
+        assert result.exit_code == 0, (newest, result.output)
 
 
 # --- bad input ----------------------------------------------------------------------------------

@@ -154,6 +154,29 @@ def longmemeval(
     _show(run, run.write(out), json_)
 
 
+@eval_app.command("recheck")
+def recheck(
+    report: Annotated[Path, typer.Argument(help="A LoCoMo or LongMemEval report (the .json file).")],
+    json_: JsonOpt = False,
+) -> None:
+    """Recompute a report's numbers from its per-question records; exit 1 if any disagree."""
+    from secondme.errors import EXIT_ERROR
+    from secondme.eval.recheck import recheck as run_recheck
+
+    summary, mismatches = run_recheck(report)
+    if json_:
+        emit_json({"report": str(report), "agrees": not mismatches, "mismatches": mismatches})
+    elif mismatches:
+        typer.echo(f"{report}: {len(mismatches)} numbers disagree with the records:", err=True)
+        for line in mismatches:
+            typer.echo(f"  {line}", err=True)
+    else:
+        cells = sum(len(metrics) for metrics in summary["overall"].values())
+        typer.echo(f"{report}: every number agrees with its records ({cells} overall cells checked)")
+    if mismatches:
+        raise typer.Exit(EXIT_ERROR)
+
+
 def _sizes(text: str) -> list[int]:
     sizes = []
     for part in text.split(","):
