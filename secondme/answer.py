@@ -384,11 +384,13 @@ def check_attribution(
     """Whether a chat-based answer about a named person rests on what someone else said.
 
     Applies when the question names exactly one chat participant (from the memories shown to
-    the model) and speaks of nobody in the first person.  The cited lines that share the most
-    of the answer's own words (those not already in the question) are its support; if none of
-    them was said by that person or speaks of them, the answer is about someone else: "What
-    did Ana realise after the race?" answered from "Pedro: I realised ..." .  Small models
-    make that swap readily, and the prompt's rule alone does not stop them.
+    the model) and speaks of nobody in the first person.  The answer's own words are those not
+    already in the question, compared by stem.  The answer stands when a cited line said by
+    that person, or speaking of them, shares at least :data:`SUPPORT_SHARE` as many of those
+    words as the best-matching line does; otherwise it is about someone else, and the best
+    line's speaker is named: "What did Ana realise after the race?" answered from "Pedro: I
+    realised ...".  Small models make that swap readily, and the prompt's rule alone does not
+    stop them.
     """
     if _FIRST_PERSON.search(question):
         return None
@@ -425,6 +427,5 @@ def check_attribution(
         for overlap, speaker, text, _ in scored
     ):
         return None
-    best = [(speaker, text, memory_id) for overlap, speaker, text, memory_id in scored if overlap == top]
-    speaker, _, memory_id = best[0]
+    _, speaker, _, memory_id = next(line for line in scored if line[0] == top)
     return Misattribution(asked_about=first, said_by=_first_name(speaker), memory_id=memory_id)
