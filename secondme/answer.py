@@ -399,7 +399,11 @@ def check_attribution(
         for speaker in memory.metadata.get("speakers") or []:
             participants.setdefault(_first_name(str(speaker)), str(speaker))
     words = set(_CAPITALISED.findall(question))
-    named = [full for first, full in participants.items() if first in words or full in question]
+    named = [
+        full
+        for first, full in participants.items()
+        if first in words or re.search(rf"\b{re.escape(full)}\b", question)
+    ]
     if len(named) != 1:
         return None
     person = named[0]
