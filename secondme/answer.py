@@ -293,10 +293,7 @@ def ask(
     draft = text
     wrong_person = None
     if not abstained and settings.answer.check_attribution:
-        by_id = {h.memory.id: h.memory for h in hits}
-        wrong_person = check_attribution(
-            question, text, [by_id[i] for i in valid if i in by_id], [h.memory for h in hits]
-        )
+        wrong_person = check_attribution(question, text, [h.memory for h in hits])
         if wrong_person is not None:
             text, abstained, valid, inferred = wrong_person.explain(), True, [], False
     app.store.touch(valid)
@@ -378,16 +375,15 @@ def _speaks_of(name: str, text: str) -> bool:
     return False
 
 
-def check_attribution(
-    question: str, answer: str, cited: list[Memory], shown: list[Memory]
-) -> Misattribution | None:
+def check_attribution(question: str, answer: str, shown: list[Memory]) -> Misattribution | None:
     """Whether a chat-based answer about a named person rests on what someone else said.
 
     Applies when the question names exactly one chat participant (from the memories shown to
     the model) and speaks of nobody in the first person.  The answer's own words are those not
     already in the question, compared by stem.  The answer stands when a cited line said by
     that person, or speaking of them, shares at least :data:`SUPPORT_SHARE` as many of those
-    words as the best-matching line does; otherwise it is about someone else, and the best
+    words as the best-matching line does (all lines shown to the model count, since small
+    models often cite a neighbour of the memory they used); otherwise it is about someone else, and the best
     line's speaker is named: "What did Ana realise after the race?" answered from "Pedro: I
     realised ...".  Small models make that swap readily, and the prompt's rule alone does not
     stop them.
@@ -417,7 +413,7 @@ def check_attribution(
         return None
     scored = [
         (len(own & _stems(text)), speaker, text, memory.id)
-        for memory in cited or shown
+        for memory in shown
         for speaker, text in speaker_lines(memory)
     ]
     top = max((overlap for overlap, *_ in scored), default=0)
