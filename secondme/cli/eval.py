@@ -112,8 +112,8 @@ def locomo(
 ) -> None:
     """LoCoMo: turn-level evidence recall@5/10/20 and answer F1 per category, three systems.
 
-    Retrieval covers every question; answers cover 80 of them spread over the split unless
-    --answer-limit says otherwise (each answer takes 10-20 s on two CPU cores).
+    Retrieval covers every question; answers cover 60 of them spread over the split unless
+    --answer-limit says otherwise (each answer takes 19-24 s on two CPU cores).
     """
     from secondme.eval.locomo import DEFAULT_ANSWERS, run_locomo
 
