@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from secondme import timeparse
 from secondme.memory import Memory
+from secondme.stemmer import porter_stem
 
 if TYPE_CHECKING:
     from secondme.retrieve import Hit
@@ -358,8 +359,6 @@ def speaker_lines(memory: Memory) -> list[tuple[str, str]]:
 
 
 def _stems(text: str) -> set[str]:
-    from secondme.stemmer import porter_stem
-
     return {porter_stem(word) for word in _content_words(text)}
 
 
@@ -380,13 +379,13 @@ def check_attribution(question: str, answer: str, shown: list[Memory]) -> Misatt
 
     Applies when the question names exactly one chat participant (from the memories shown to
     the model) and speaks of nobody in the first person.  The answer's own words are those not
-    already in the question, compared by stem.  The answer stands when a cited line said by
-    that person, or speaking of them, shares at least :data:`SUPPORT_SHARE` as many of those
-    words as the best-matching line does (all lines shown to the model count, since small
-    models often cite a neighbour of the memory they used); otherwise it is about someone else, and the best
-    line's speaker is named: "What did Ana realise after the race?" answered from "Pedro: I
-    realised ...".  Small models make that swap readily, and the prompt's rule alone does not
-    stop them.
+    already in the question, compared by stem.  The answer stands when a line said by that
+    person, or speaking of them, shares at least :data:`SUPPORT_SHARE` as many of those words
+    as the best-matching line does.  Every line shown to the model counts, not only the cited
+    ones: small models often cite a neighbour of the memory they used.  Otherwise the answer is
+    about someone else, and the best line's speaker is named: "What did Ana realise after the
+    race?" answered from "Pedro: I realised ...".  Small models make that swap readily, and
+    the prompt's rule alone does not stop them.
     """
     if _FIRST_PERSON.search(question):
         return None

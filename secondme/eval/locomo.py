@@ -318,7 +318,7 @@ def _add_answer(
     outcome = answer_question(app, models, question.question, today)
     record["answer"] = outcome["answer"]
     record["abstained"] = outcome["abstained"]
-    if outcome.get("misattributed"):
+    if outcome.get("draft"):
         record["draft"] = outcome["draft"]
     record["citations"] = outcome.get("citations", [])
     record["timings"] = outcome.get("timings", {})

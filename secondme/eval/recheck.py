@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import string
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -25,11 +24,7 @@ from typing import Any
 
 from secondme.errors import InputError
 
-#: Numbers that differ by less than this are the same (JSON keeps full floats).
-TOLERANCE = 1e-9
-
 _LOCOMO_RETRIEVAL = ("multi-hop", "temporal", "open-domain", "single-hop")
-_CITATION = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")
 
 
 def _distinct(ids: Iterable[str], k: int) -> list[str]:
@@ -60,7 +55,9 @@ def _f1(prediction: str, gold: str) -> float:
 
 
 def _locomo_f1(answer: str, gold: str, category: str) -> float:
-    answer = " ".join(_CITATION.sub(" ", answer).split()).replace(" .", ".").replace(" ,", ",")
+    from secondme.answer import strip_citations
+
+    answer = strip_citations(answer)
     if category == "multi-hop":
         parts = [p.strip() for p in answer.split(",")]
         golds = [g.strip() for g in str(gold).split(",")]

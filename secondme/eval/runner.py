@@ -283,8 +283,8 @@ def search_all(app: Secondme, question: str, depth: int) -> dict[str, tuple[list
 def answer_question(app: Secondme, models: SharedModels, question: str, today: datetime) -> dict[str, Any]:
     """Answer through ``mem ask``'s own code path, with the clock at ``today``.
 
-    Returns ``{"answer", "abstained", "citations", "draft", "misattributed", "seconds", "timings",
-    "error"}`` (``draft``: the model's words when the attribution check replaced them); on an
+    Returns ``{"answer", "abstained", "citations", "draft", "seconds", "timings", "error"}``
+    (``draft``: the model's words when the attribution check replaced them, else None); on an
     error the answer is empty and ``error`` holds its text.
     """
     from secondme.answer import ask
@@ -300,8 +300,7 @@ def answer_question(app: Secondme, models: SharedModels, question: str, today: d
         "answer": result.answer,
         "abstained": result.abstained,
         "citations": result.citations,
-        "draft": result.draft,
-        "misattributed": result.misattribution is not None,
+        "draft": result.draft if result.misattribution is not None else None,
         "seconds": seconds,
         "timings": {k: round(v, 3) for k, v in result.timings.items()},
         "error": None,
