@@ -13,10 +13,12 @@ from pathlib import Path
 APP_NAME = "secondme"
 
 
-def home() -> Path:
-    """The data home (created on first use)."""
+def home(given: Path | str | None = None) -> Path:
+    """The data home (created on first use): ``given``, else ``$SECONDME_HOME``, else the platform's."""
     env = os.environ.get("SECONDME_HOME")
-    if env:
+    if given is not None:
+        path = Path(given).expanduser()
+    elif env:
         path = Path(env).expanduser()
     else:
         import platformdirs
@@ -39,24 +41,24 @@ def cache_dir() -> Path:
     return path
 
 
-def db_path() -> Path:
+def db_path(given_home: Path | None = None) -> Path:
     """The SQLite database: the source of truth."""
-    return home() / "secondme.db"
+    return home(given_home) / "secondme.db"
 
 
-def chroma_dir() -> Path:
+def chroma_dir(given_home: Path | None = None) -> Path:
     """The Chroma directory: vectors derived from the database."""
-    return home() / "chroma"
+    return home(given_home) / "chroma"
 
 
-def config_path() -> Path:
+def config_path(given_home: Path | None = None) -> Path:
     """The user's ``config.toml`` inside the home."""
-    return home() / "config.toml"
+    return home(given_home) / "config.toml"
 
 
-def logs_dir() -> Path:
+def logs_dir(given_home: Path | None = None) -> Path:
     """Log files (the watcher's, for instance)."""
-    path = home() / "logs"
+    path = home(given_home) / "logs"
     path.mkdir(parents=True, exist_ok=True)
     return path
 

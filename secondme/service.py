@@ -6,24 +6,50 @@ truth and Chroma always follows it.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from secondme import config, paths
 from secondme.memory import Memory, MemoryType, NewMemory
 from secondme.store.db import connect
 from secondme.store.memories import Filters, MemoryStore, when_timestamp
+from secondme.store.sources import SourceStore
 
 if TYPE_CHECKING:
     import numpy as np
 
+    from secondme.answer import Answer
     from secondme.models.embedder import Embedder
     from secondme.retrieve import Hit
 
 # How many pending vectors a search brings up to date before answering (more: a warning).
 SEARCH_SYNC_LIMIT = 200
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _serialised(method: _F) -> _F:
+    """Run a core method under the core's lock.
+
+    Faces call the core from several threads (TUI workers, the daemon's request handlers). The
+    SQLite connection is shared, and the vector index must not be opened and closed under a
+    second thread, so each call holds the lock; generating an answer does not, which is why a
+    search or an add never waits behind a model writing.
+    """
+
+    @functools.wraps(method)
+    def locked(self: Secondme, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return locked  # type: ignore[return-value]
 
 
 @dataclass
@@ -56,15 +82,74 @@ class DoctorReport:
 
 
 class Secondme:
-    """A data home opened for use."""
+    """A data home opened for use: the one door every face reads and writes memories through.
 
-    def __init__(self, settings: config.Settings | None = None, embedder: Embedder | None = None) -> None:
-        """Open the current home; pass ``embedder`` to share one loaded model between homes."""
-        self.settings = settings or config.load()
-        self.db_path = paths.db_path()
+    ``store`` and ``sources`` are the core's own tables; faces call the methods below instead.
+    """
+
+    def __init__(
+        self,
+        settings: config.Settings | None = None,
+        embedder: Embedder | None = None,
+        home: Path | str | None = None,
+    ) -> None:
+        """Open ``home`` (default: ``$SECONDME_HOME`` or the platform's data dir).
+
+        Pass ``embedder`` to share one loaded model between homes.
+        """
+        self.home = paths.home(Path(home) if home is not None else None)
+        self.settings = settings or config.load(paths.config_path(self.home))
+        self.db_path = paths.db_path(self.home)
         self.store = MemoryStore(connect(self.db_path), self.db_path)
-        self.chroma_dir = paths.chroma_dir()
+        self.sources = SourceStore(self.store.conn)
+        self.chroma_dir = paths.chroma_dir(self.home)
         self._embedder: Embedder | None = embedder
+        # Memories added inside an open transaction: announced to plugins once it commits.
+        self._unannounced: list[Memory] = []
+        self._lock = threading.RLock()
+
+    def reader(self) -> Secondme:
+        """A second handle on the same home with its own connection.
+
+        For reads that must not wait behind this handle's writes (paging through a long list
+        while an import runs, say): SQLite in WAL mode lets it read while anyone writes.
+        """
+        return Secondme(self.settings, embedder=self._embedder, home=self.home)
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self.store.conn.close()
+
+    # -- transactions and events ------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """One write transaction around several core calls (an ingested file, say).
+
+        Plugins hear of the memories added inside it only once it has committed; a rolled back
+        transaction announces nothing.
+        """
+        with self._lock:
+            outer = not self.store.conn.in_transaction
+            try:
+                with self.store.transaction():
+                    yield
+            except BaseException:
+                if outer:
+                    self._unannounced.clear()
+                raise
+            if outer:
+                self._announce()
+
+    def _announce(self) -> None:
+        added, self._unannounced = self._unannounced, []
+        if not added:
+            return
+        from secondme.plugins import manager
+
+        hook = manager().hook
+        for memory in added:
+            hook.memory_added(memory=memory)
 
     # -- models -----------------------------------------------------------------------------
 
@@ -87,36 +172,60 @@ class Secondme:
         """Store a memory and index it; returns (memory, created)."""
         return self.add_many([new], dedupe=dedupe)[0]
 
+    @_serialised
     def add_many(self, items: Sequence[NewMemory], dedupe: bool = True) -> list[tuple[Memory, bool]]:
-        """Store memories in one transaction, then bring the vector index up to date."""
-        results = self.store.add_many(items, dedupe=dedupe)
-        self.sync_vectors()
-        from secondme.plugins import manager
+        """Store memories in one transaction, then bring the vector index up to date.
 
-        hook = manager().hook
-        for memory, created in results:
-            if created:
-                hook.memory_added(memory=memory)
+        Inside :meth:`transaction`, the vectors and the ``memory_added`` events wait for the
+        caller (an ingest writes vectors in batches, after its files are committed).
+        """
+        nested = self.store.conn.in_transaction
+        with self.store.transaction():
+            results = self.store.add_many(items, dedupe=dedupe)
+            self._unannounced.extend(memory for memory, created in results if created)
+        if not nested:
+            self.sync_vectors()
+            self._announce()
         return results
 
-    def edit(self, memory_id: int, **fields: Any) -> Memory:
-        """Change a memory (history kept) and re-index it."""
-        memory = self.store.update(memory_id, **fields)
-        self.sync_vectors()
+    @_serialised
+    def edit(self, memory_id: int, change: str = "edit", **fields: Any) -> Memory:
+        """Change a memory (history kept, ``change`` names why) and re-index it."""
+        memory = self.store.update(memory_id, change=change, **fields)
+        if not self.store.conn.in_transaction:
+            self.sync_vectors()
         return memory
 
+    @_serialised
     def supersede(self, old_id: int, new: NewMemory) -> Memory:
         """Replace a memory by a new one; the old one stays, marked as superseded."""
         memory = self.store.supersede(old_id, new)
         self.sync_vectors()
         return memory
 
+    @_serialised
     def set_core(self, label: str, value: str) -> Memory:
         """Set a core memory (the previous value is superseded, not lost)."""
         memory = self.store.set_core(label, value)
         self.sync_vectors()
         return memory
 
+    @_serialised
+    def mark_superseded(self, old_id: int, new_id: int) -> None:
+        """Mark a memory as replaced by another one that is already stored."""
+        self.store.mark_superseded(old_id, new_id)
+
+    @_serialised
+    def relocate(self, ids: Sequence[int], old_path: str, new_path: str) -> None:
+        """Memories whose source file moved point to its new path."""
+        self.store.relocate(ids, old_path, new_path)
+
+    @_serialised
+    def set_source_status(self, ids: Sequence[int], status: str | None) -> None:
+        """Mark memories whose file is gone (``"gone"``), or present again (``None``)."""
+        self.store.set_source_status(ids, status)
+
+    @_serialised
     def forget(self, ids: Sequence[int]) -> list[int]:
         """Remove memories from SQLite (and FTS, by trigger), history and Chroma."""
         removed = self.store.forget(ids)
@@ -132,6 +241,122 @@ class Secondme:
                 manager().hook.memory_forgotten(memory_id=memory_id)
         return removed
 
+    # -- reading ----------------------------------------------------------------------------
+
+    @_serialised
+    def get(self, memory_id: int) -> Memory:
+        """One memory (NotFoundError when there is none)."""
+        return self.store.get(memory_id)
+
+    @_serialised
+    def get_many(self, ids: Sequence[int]) -> dict[int, Memory]:
+        """The memories that exist among ``ids``, by id."""
+        return self.store.get_many(ids)
+
+    @_serialised
+    def history(self, memory_id: int) -> list[dict[str, Any]]:
+        """Earlier versions of a memory, oldest first."""
+        return self.store.history(memory_id)
+
+    @_serialised
+    def listing(
+        self, filters: Filters | None = None, limit: int = 50, offset: int = 0, newest_first: bool = True
+    ) -> list[Memory]:
+        """Memories, newest first (or oldest first)."""
+        return self.store.listing(filters or Filters(), limit=limit, offset=offset, newest_first=newest_first)
+
+    @_serialised
+    def count(self, filters: Filters | None = None) -> int:
+        """How many memories match ``filters``."""
+        return self.store.count(filters)
+
+    @_serialised
+    def counts_by_type(self, include_superseded: bool = False) -> dict[str, int]:
+        """How many memories of each type."""
+        return self.store.counts_by_type(include_superseded=include_superseded)
+
+    @_serialised
+    def core(self) -> list[Memory]:
+        """The core memories: who the user is (they go into every prompt)."""
+        return self.store.core()
+
+    @_serialised
+    def predecessors(self, memory_id: int) -> list[Memory]:
+        """The memories this one superseded, oldest first."""
+        return self.store.predecessors(memory_id)
+
+    @_serialised
+    def max_id(self) -> int:
+        """The highest memory id so far."""
+        return self.store.max_id()
+
+    def filters(
+        self,
+        types: Sequence[MemoryType] = (),
+        since: str | None = None,
+        until: str | None = None,
+        include_superseded: bool | None = None,
+    ) -> Filters:
+        """Filters with this home's default for superseded memories."""
+        return Filters(
+            types=tuple(types),
+            since=since,
+            until=until,
+            include_superseded=self.settings.search.include_superseded
+            if include_superseded is None
+            else include_superseded,
+        )
+
+    # -- settings kept in the database ------------------------------------------------------
+
+    @_serialised
+    def get_meta(self, key: str) -> str | None:
+        """A value kept in the database's meta table (the watcher's pause flag, for example)."""
+        return self.store.get_meta(key)
+
+    @_serialised
+    def set_meta(self, key: str, value: str) -> None:
+        """Keep a value in the database's meta table."""
+        self.store.set_meta(key, value)
+
+    # -- ingest bookkeeping -----------------------------------------------------------------
+
+    @_serialised
+    def ingest_errors(self, limit: int = 20) -> list[dict[str, str]]:
+        """The most recent ingest errors, newest first."""
+        return self.sources.recent_errors(limit)
+
+    @_serialised
+    def status(self) -> dict[str, Any]:
+        """Counts for `mem status` and the TUI: memories, files, queue, errors."""
+        return {
+            "memories": self.counts_by_type(),
+            "sources": self.sources.counts_by_status(),
+            "last_ingest": self.sources.last_ingested(),
+            "queue": self.sources.queue_depth(),
+            "error_count": self.sources.error_count(),
+            "errors": self.ingest_errors(),
+        }
+
+    # -- answering --------------------------------------------------------------------------
+
+    def ask(
+        self,
+        question: str,
+        k: int | None = None,
+        on_token: Callable[[str], None] | None = None,
+        llm: Any = None,
+        search_mode: str = "hybrid",
+        today: datetime | None = None,
+    ) -> Answer:
+        """Answer ``question`` from memories with the local model (see :mod:`secondme.answer`)."""
+        from secondme.answer import ask
+
+        kwargs: dict[str, Any] = {}
+        if today is not None:
+            kwargs["today"] = today
+        return ask(self, question, k=k, on_token=on_token, llm=llm, search_mode=search_mode, **kwargs)
+
     # -- the vector index -------------------------------------------------------------------
 
     def _metadata(self, memory: Memory) -> dict[str, Any]:
@@ -142,6 +367,7 @@ class Secondme:
             "hash": memory.content_hash,
         }
 
+    @_serialised
     def sync_vectors(self, limit: int | None = None) -> int:
         """Embed what the index lacks and drop what it should not hold; returns vectors written."""
         from secondme.store.vectors import open_index
@@ -168,18 +394,30 @@ class Secondme:
         index.upsert([m.id for m in batch], vectors, [self._metadata(m) for m in batch])
         self.store.mark_indexed(batch, self.embedder.name)
 
+    @_serialised
+    def warm_up(self) -> None:
+        """Load the embedder and open the index once, so that the first search is quick."""
+        self.embed(["warm up"])
+        if self.chroma_dir.exists():
+            from secondme.store.vectors import open_index
+
+            with open_index(self.chroma_dir, write=False, create=False) as index:
+                index.count()
+
     @staticmethod
     def embedding_text(memory: Memory) -> str:
         """What gets embedded for a memory: its text, with the title or label as context."""
         head = memory.title or memory.label or memory.subject
         return f"{head}: {memory.text}" if head and head not in memory.text else memory.text
 
+    @_serialised
     def pending_count(self) -> int:
         """How many memories wait for a vector (counted up to SEARCH_SYNC_LIMIT + 1)."""
         if not self.store.has_pending_vectors():
             return 0
         return len(self.store.pending_vectors(limit=SEARCH_SYNC_LIMIT + 1))
 
+    @_serialised
     def vector_search(self, query: str, n: int, filters: Filters) -> list[tuple[int, float]]:
         """Nearest memories to the query text as (id, distance)."""
         from secondme.retrieve import chroma_where
@@ -209,6 +447,7 @@ class Secondme:
         current = self.store.current_ids([i for i, _ in found])
         return [(i, d) for i, d in found if i in current][:n]
 
+    @_serialised
     def search(
         self,
         query: str,
@@ -222,16 +461,10 @@ class Secondme:
         """Hybrid search (see :mod:`secondme.retrieve`)."""
         from secondme.retrieve import search
 
-        filters = Filters(
-            types=tuple(types),
-            since=since,
-            until=until,
-            include_superseded=self.settings.search.include_superseded
-            if include_superseded is None
-            else include_superseded,
-        )
+        filters = self.filters(types, since, until, include_superseded)
         return search(self, query, k or self.settings.search.k, filters, mode=mode)
 
+    @_serialised
     def reindex(self) -> int:
         """Rebuild the vector index from SQLite; returns how many vectors were written."""
         from secondme.store.vectors import remove_index
@@ -240,6 +473,7 @@ class Secondme:
         self.store.unmark_indexed(None)
         return self.sync_vectors()
 
+    @_serialised
     def doctor(self, repair: bool = False) -> DoctorReport:
         """Compare the index with the database: missing, orphan and stale vectors."""
         from secondme.store.vectors import open_index

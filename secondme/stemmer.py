@@ -1,4 +1,4 @@
-"""The Porter stemmer (1980), with the variations of NLTK's default mode.
+"""The Porter stemmer (1980), with the variations of NLTK's default mode (tests hold it to NLTK).
 
 Used to compare words by their stems: LoCoMo's answer scorer (:mod:`secondme.eval.metrics`)
 and the answer checks of :mod:`secondme.answer`.

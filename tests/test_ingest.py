@@ -35,9 +35,7 @@ def mem_json(*args: str, env: dict[str, str] | None = None):
 
 def sources() -> dict[str, dict]:
     """The sources table, by path."""
-    ingestor = Ingestor(Secondme())
-    rows = ingestor.conn.execute("SELECT path FROM sources").fetchall()
-    return {path: ingestor.source_row(Path(path)) for (path,) in rows}
+    return {row["path"]: row for row in Secondme().sources.rows_under(Path("/"))}
 
 
 def memories_of(path: Path) -> list:

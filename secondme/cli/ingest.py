@@ -97,20 +97,19 @@ def _with_progress(ingestor: Any, paths: list[Path], kind: str) -> Any:
 def status(json_: JsonOpt = False) -> None:
     """Show memories, watched folders, the ingest queue, the last ingest and recorded errors."""
     from secondme.ingest import watcher
-    from secondme.ingest.pipeline import errors
 
     app = _app()
-    conn = app.store.conn
+    counts = app.status()
     info = {
-        "home": str(app.db_path.parent),
-        "memories": app.store.counts_by_type(),
-        "sources": dict(conn.execute("SELECT status, COUNT(*) FROM sources GROUP BY status").fetchall()),
-        "last_ingest": conn.execute("SELECT MAX(last_ingested) FROM sources").fetchone()[0],
-        "queue": conn.execute("SELECT COUNT(*) FROM ingest_queue").fetchone()[0],
+        "home": str(app.home),
+        "memories": counts["memories"],
+        "sources": counts["sources"],
+        "last_ingest": counts["last_ingest"],
+        "queue": counts["queue"],
         "watcher": watcher.daemon_status(),
         "watched": [{"path": w["path"], "kind": w.get("kind", "auto")} for w in app.settings.watch],
-        "error_count": conn.execute("SELECT COUNT(*) FROM ingest_errors").fetchone()[0],
-        "errors": errors(app, limit=STATUS_ERRORS),
+        "error_count": counts["error_count"],
+        "errors": app.ingest_errors(limit=STATUS_ERRORS),
         "pending_vectors": app.pending_count(),
     }
     if json_:

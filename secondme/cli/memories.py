@@ -115,7 +115,7 @@ def list_(
     filters = Filters(
         types=types, since=_when(since), until=_when(until), include_superseded=all_, include_vault=True
     )
-    memories = _app().store.listing(filters, limit=limit, offset=offset)
+    memories = _app().listing(filters, limit=limit, offset=offset)
     if json_:
         emit_json([m.to_dict() for m in memories])
         return
@@ -130,9 +130,9 @@ def show(
     json_: JsonOpt = False,
 ) -> None:
     """Show one memory with its history."""
-    store = _app().store
-    memory = store.get(memory_id)
-    history = store.history(memory_id)
+    app = _app()
+    memory = app.get(memory_id)
+    history = app.history(memory_id)
     if json_:
         emit_json({**memory.to_dict(), "history": history})
     else:
@@ -149,7 +149,7 @@ def edit(
 ) -> None:
     """Change a memory; the previous version is kept in its history."""
     app = _app()
-    memory = app.store.get(memory_id)
+    memory = app.get(memory_id)
     fields: dict[str, object] = {}
     if text is None and type_ is None and at is None and tag is None:
         text = _edit_in_editor(memory.text)
@@ -213,7 +213,7 @@ def core(ctx: typer.Context, json_: JsonOpt = False) -> None:
     """List core memories (or set one with `mem core set LABEL VALUE`)."""
     if ctx.invoked_subcommand:
         return
-    memories = _app().store.core()
+    memories = _app().core()
     if json_:
         emit_json([m.to_dict() for m in memories])
         return

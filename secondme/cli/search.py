@@ -59,15 +59,13 @@ def ask(
     json_: JsonOpt = False,
 ) -> None:
     """Answer a question from your memories, citing them; says "I don't know" when they don't tell."""
-    from secondme.answer import ask as run_ask
-
     app = _app()
 
     def stream(piece: str) -> None:
         sys.stdout.write(piece)
         sys.stdout.flush()
 
-    result = run_ask(app, question, k=k, on_token=None if json_ else stream, search_mode=_check_mode(mode))
+    result = app.ask(question, k=k, on_token=None if json_ else stream, search_mode=_check_mode(mode))
     if json_:
         emit_json(result.to_dict())
         return
@@ -76,7 +74,7 @@ def ask(
         # The streamed words were the model's; the check that overrules them gets the last word.
         typer.echo(f"\nChecked: {result.answer}")
     cited = {h.memory.id: h.memory for h in result.hits}
-    cited.update({m.id: m for m in app.store.core()})
+    cited.update({m.id: m for m in app.core()})
     if result.citations:
         typer.echo("\nSources:")
         for memory_id in result.citations:

@@ -98,8 +98,8 @@ def import_(
     plain = []
     for new in items:
         if new.type is MemoryType.CORE and new.label:
-            before = app.store.max_id()
-            memory = app.store.set_core(new.label, new.text)
+            before = app.max_id()
+            memory = app.set_core(new.label, new.text)
             added += memory.id > before
             unchanged += memory.id <= before
         else:
@@ -122,12 +122,12 @@ def export(
     """Write every memory (superseded ones included) as JSON Lines."""
     from secondme.store.memories import Filters
 
-    store = _app().store
+    app = _app()
     handle = open(output, "w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
     try:
         offset = 0
         while True:
-            batch = store.listing(
+            batch = app.listing(
                 Filters(include_superseded=True, include_vault=True),
                 limit=1000,
                 offset=offset,

@@ -56,7 +56,7 @@ def watch(
         stopped = watcher.stop_daemon()
         result = {"stopped": stopped is not None, "pid": stopped}
     elif action in ("pause", "resume"):
-        _app().store.set_meta(watcher.PAUSED_KEY, "1" if action == "pause" else "0")
+        _app().set_meta(watcher.PAUSED_KEY, "1" if action == "pause" else "0")
         result = {"paused": action == "pause"}
     else:
         result = watcher.daemon_status()

@@ -187,30 +187,19 @@ class Workspace:
 
     @contextlib.contextmanager
     def home(self, name: str, models: SharedModels) -> Iterator[Secondme]:
-        """Open a fresh home called ``name`` with the run's embedder; it is deleted afterwards.
-
-        ``SECONDME_HOME`` points at it while the block runs, because the store and the plugin
-        machinery find their files through it; the shared model cache is left alone.
-        """
+        """Open a fresh home called ``name`` with the run's embedder; it is deleted afterwards."""
         from secondme.service import Secondme
 
         path = self.root / (re.sub(r"[^A-Za-z0-9_.-]+", "_", name) or "home")
-        previous = os.environ.get("SECONDME_HOME")
-        os.environ["SECONDME_HOME"] = str(path)
         app: Secondme | None = None
         try:
-            app = Secondme(models.settings)
             # Loading the embedder per home would cost a second per haystack: share one.
-            app._embedder = models.embedder
+            app = Secondme(models.settings, embedder=models.embedder, home=path)
             yield app
         finally:
             if app is not None:
                 with contextlib.suppress(Exception):
-                    app.store.conn.close()
-            if previous is None:
-                os.environ.pop("SECONDME_HOME", None)
-            else:
-                os.environ["SECONDME_HOME"] = previous
+                    app.close()
             shutil.rmtree(path, ignore_errors=True)
 
     def close(self) -> None:

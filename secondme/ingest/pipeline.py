@@ -161,8 +161,7 @@ class Ingestor:
 
     def __init__(self, app: Secondme) -> None:
         self.app = app
-        self.store = app.store
-        self.conn = app.store.conn
+        self.sources_table = app.sources
         self.settings = app.settings.ingest
         self.ignore = IgnoreRules()
         self._sources: list[Source] | None = None
@@ -209,72 +208,24 @@ class Ingestor:
 
     def source_row(self, path: Path) -> dict[str, Any] | None:
         """The recorded state of a file, if it was seen before."""
-        cursor = self.conn.execute("SELECT * FROM sources WHERE path = ?", (str(path),))
-        row = cursor.fetchone()
-        if row is None:
-            return None
-        return dict(zip([d[0] for d in cursor.description], row, strict=True))
+        return self.sources_table.row(path)
 
     def rows_under(self, folder: Path) -> list[dict[str, Any]]:
         """The recorded files inside ``folder`` (at any depth)."""
-        prefix = str(folder).rstrip("/") + "/"
-        # substr, not LIKE: "_" and "%" are ordinary characters in file names.
-        cursor = self.conn.execute(
-            "SELECT * FROM sources WHERE substr(path, 1, ?) = ?", (len(prefix), prefix)
-        )
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-    def held_elsewhere(self, ids: Iterable[int], path: Path) -> set[int]:
-        """Which of ``ids`` another present file also holds (the same chat in two exports)."""
-        wanted = set(ids)
-        if not wanted:
-            return set()
-        held: set[int] = set()
-        rows = self.conn.execute(
-            "SELECT memory_ids FROM sources WHERE path != ? AND status != 'gone' AND memory_ids != '[]'",
-            (str(path),),
-        )
-        for (other,) in rows:
-            held.update(wanted.intersection(json.loads(other)))
-        return held
+        return self.sources_table.rows_under(folder)
 
     def _save_source(self, path: Path, **values: Any) -> None:
-        stamp = timeparse.iso(timeparse.now())
-        existing = self.source_row(path)
-        if existing is None:
-            values.setdefault("memory_ids", "[]")
-            columns = ["path", "first_seen", *values]
-            self.conn.execute(
-                f"INSERT INTO sources ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                [str(path), stamp, *values.values()],
-            )
-        elif values:
-            assignments = ", ".join(f"{k} = ?" for k in values)
-            self.conn.execute(
-                f"UPDATE sources SET {assignments} WHERE path = ?", [*values.values(), str(path)]
-            )
+        self.sources_table.save(path, timeparse.iso(timeparse.now()), **values)
 
     def _log_error(self, path: Path, reason: str) -> None:
-        # The same failure seen again (a re-run over a folder holding a broken file) refreshes
-        # the time of the last entry instead of piling up copies of it.
-        stamp = timeparse.iso(timeparse.now())
-        last = self.conn.execute(
-            "SELECT id, reason FROM ingest_errors WHERE path = ? ORDER BY id DESC LIMIT 1", (str(path),)
-        ).fetchone()
-        if last is not None and last[1] == reason:
-            self.conn.execute("UPDATE ingest_errors SET at = ? WHERE id = ?", (stamp, last[0]))
-        else:
-            self.conn.execute(
-                "INSERT INTO ingest_errors (path, reason, at) VALUES (?, ?, ?)", (str(path), reason, stamp)
-            )
+        self.sources_table.log_error(path, reason, timeparse.iso(timeparse.now()))
 
     def record_error(self, path: Path, reason: str, **source: Any) -> None:
         """Remember that a file failed (shown by `mem status`) and mark its source row.
 
         The file's memories from earlier, good versions are left as they are.
         """
-        with self.store.transaction():
+        with self.app.transaction():
             self._log_error(path, reason)
             self._save_source(path, status=source.pop("status", "error"), error=reason, **source)
 
@@ -330,7 +281,7 @@ class Ingestor:
             return self._fail(path, _cannot_read(exc), summary, on_done)
         if existing and existing["content_hash"] == digest and existing["status"] == "ok":
             # Touched (mtime) but not changed.
-            with self.store.transaction():
+            with self.app.transaction():
                 self._save_source(path, **seen)
                 if on_done:
                     on_done()
@@ -361,7 +312,7 @@ class Ingestor:
             return self._fail(path, reason, summary, on_done, status="skipped", kind=kind, **seen)
         had_memories = bool(existing and json.loads(existing["memory_ids"]))
         outcome = "updated" if had_memories else "added"
-        with self.store.transaction():
+        with self.app.transaction():
             ids = self._store_drafts(path, result.drafts, existing)
             self._save_source(
                 path,
@@ -391,7 +342,7 @@ class Ingestor:
         Returns the file's memory ids, in file order.
         """
         old_ids = json.loads(existing["memory_ids"]) if existing else []
-        old = [m for m in self.store.get_many(old_ids).values() if m.superseded_by is None]
+        old = [m for m in self.app.get_many(old_ids).values() if m.superseded_by is None]
         by_hash: dict[tuple[str, str], Memory] = {(m.content_hash, m.type.value): m for m in old}
         slots: list[int | NewMemory] = []
         fresh: list[NewMemory] = []
@@ -404,7 +355,7 @@ class Ingestor:
             else:
                 slots.append(draft)
                 fresh.append(draft)
-        stored = iter(self.store.add_many(fresh, dedupe=True))
+        stored = iter(self.app.add_many(fresh, dedupe=True))
         self.created = 0
         ids: list[int] = []
         added: list[int] = []
@@ -422,12 +373,12 @@ class Ingestor:
         # that took its place (in order), else by any memory the new version of the file holds.
         # One that another file still holds is not this file's to replace.
         removed = [m for m in old if (m.content_hash, m.type.value) in by_hash]
-        still_held = self.held_elsewhere([m.id for m in removed], path)
+        still_held = self.sources_table.held_elsewhere([m.id for m in removed], path)
         replacements = added or ids
         for index, memory in enumerate(m for m in removed if m.id not in still_held):
-            self.store.mark_superseded(memory.id, replacements[min(index, len(replacements) - 1)])
+            self.app.mark_superseded(memory.id, replacements[min(index, len(replacements) - 1)])
         if existing and existing["status"] == "gone":
-            self.store.set_source_status(ids, None)
+            self.app.set_source_status(ids, None)
         return ids
 
     def _refresh_provenance(self, memory: Memory, draft: NewMemory, path: Path) -> None:
@@ -437,16 +388,13 @@ class Ingestor:
             and memory.source_ref != draft.source_ref
             and (memory.source_ref or "").startswith(str(path))
         ):
-            self.store.update(memory.id, change="provenance", source_ref=draft.source_ref)
+            self.app.edit(memory.id, change="provenance", source_ref=draft.source_ref)
 
     def _adopt_moved(
         self, path: Path, digest: str, stat: os.stat_result, on_done: Callable[[], None] | None
     ) -> bool:
         """A new path with the content of a file that is no longer where it was: a move."""
-        rows = self.conn.execute(
-            "SELECT path FROM sources WHERE content_hash = ? AND status IN ('ok', 'gone')", (digest,)
-        ).fetchall()
-        for (old_path,) in rows:
+        for old_path in self.sources_table.paths_with_hash(digest):
             if not Path(old_path).exists():
                 self.move(Path(old_path), path, on_done=on_done, stat=stat)
                 return True
@@ -467,24 +415,22 @@ class Ingestor:
         row = self.source_row(old)
         if row is None:
             return False
-        with self.store.transaction():
+        with self.app.transaction():
             ids = json.loads(row["memory_ids"])
             replaced = self.source_row(new)
-            self.conn.execute("DELETE FROM sources WHERE path = ?", (str(new),))
+            self.sources_table.delete(new)
             if replaced is not None and ids:
                 lost = [i for i in json.loads(replaced["memory_ids"]) if i not in ids]
-                still_held = self.held_elsewhere(lost, new)
-                for memory in self.store.get_many([i for i in lost if i not in still_held]).values():
+                still_held = self.sources_table.held_elsewhere(lost, new)
+                for memory in self.app.get_many([i for i in lost if i not in still_held]).values():
                     if memory.superseded_by is None:
-                        self.store.mark_superseded(memory.id, ids[0])
-            self.conn.execute(
-                "UPDATE sources SET path = ?, status = 'ok' WHERE path = ?", (str(new), str(old))
-            )
+                        self.app.mark_superseded(memory.id, ids[0])
+            self.sources_table.rename(old, new)
             if stat is not None:
                 self._save_source(new, size=stat.st_size, mtime=stat.st_mtime)
-            self.store.relocate(ids, str(old), str(new))
+            self.app.relocate(ids, str(old), str(new))
             if row["status"] == "gone":
-                self.store.set_source_status(ids, None)
+                self.app.set_source_status(ids, None)
             if on_done:
                 on_done()
         return True
@@ -497,24 +443,23 @@ class Ingestor:
         row = self.source_row(path)
         if row is None:
             if on_done:
-                with self.store.transaction():
+                with self.app.transaction():
                     on_done()
             return []
         ids = json.loads(row["memory_ids"])
         forget = self.settings.on_delete == "forget"
-        with self.store.transaction():
-            still_held = self.held_elsewhere(ids, path)
+        with self.app.transaction():
+            still_held = self.sources_table.held_elsewhere(ids, path)
             if forget:
-                self.conn.execute("DELETE FROM sources WHERE path = ?", (str(path),))
+                self.sources_table.delete(path)
             else:
-                self.conn.execute("UPDATE sources SET status = 'gone' WHERE path = ?", (str(path),))
-                self.store.set_source_status([i for i in ids if i not in still_held], "gone")
+                self.sources_table.mark_gone(path)
+                self.app.set_source_status([i for i in ids if i not in still_held], "gone")
             if on_done:
                 on_done()
         if forget:
             # Also spared: memories a file marked gone still lists (they are kept on purpose).
-            for (other,) in self.conn.execute("SELECT memory_ids FROM sources"):
-                still_held.update(json.loads(other))
+            still_held.update(self.sources_table.all_memory_ids())
             self.app.forget([i for i in ids if i not in still_held])
         return ids
 
@@ -530,7 +475,7 @@ class Ingestor:
         # ``seen`` (size, mtime) is recorded when the content itself is the problem, so that the
         # watcher does not try the same bytes again on every start; a file that could not be
         # read at all is tried again.
-        with self.store.transaction():
+        with self.app.transaction():
             self.record_error(path, reason, status=status, **seen)
             if on_done:
                 on_done()
@@ -632,7 +577,4 @@ def _unreadable_kind(path: Path, kind: str) -> str:
 
 def errors(app: Secondme, limit: int = 20) -> list[dict[str, str]]:
     """The most recent ingest errors, newest first."""
-    rows = app.store.conn.execute(
-        "SELECT path, reason, at FROM ingest_errors ORDER BY at DESC, id DESC LIMIT ?", (limit,)
-    ).fetchall()
-    return [{"path": p, "reason": r, "at": a} for p, r, a in rows]
+    return app.ingest_errors(limit)

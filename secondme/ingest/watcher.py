@@ -9,12 +9,10 @@ a scan of the folders catches what changed while no watcher ran.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -26,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from secondme import paths
 from secondme.errors import InputError, SecondmeError
 from secondme.ingest.pipeline import IGNORE_FILE
+from secondme.store.sources import WatchQueue, read_meta
 
 if TYPE_CHECKING:
     from secondme.ingest.pipeline import Ingestor
@@ -51,67 +50,8 @@ def log_path() -> Path:
     return paths.logs_dir() / "watch.log"
 
 
-class Queue:
-    """The ``ingest_queue`` table: one pending entry per path, due after the debounce delay."""
-
-    def __init__(self, db_file: Path) -> None:
-        # Its own connection: watchdog calls us from its observer thread.
-        self.conn = sqlite3.connect(str(db_file), timeout=15, isolation_level=None, check_same_thread=False)
-        self.conn.execute("PRAGMA busy_timeout = 15000")
-        # WAL is on for the file already; NORMAL keeps a queued event durable across a crash of
-        # the process (not of the machine) without an fsync per event.
-        self.conn.execute("PRAGMA synchronous = NORMAL")
-        self.lock = threading.Lock()
-
-    _UPSERT = (
-        "INSERT INTO ingest_queue (path, event, dest_path, kind, due, enqueued_at) "
-        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET event = excluded.event, "
-        "dest_path = excluded.dest_path, kind = excluded.kind, due = excluded.due, attempts = 0"
-    )
-
-    def push(self, path: Path, event: str, kind: str, delay: float, dest: Path | None = None) -> None:
-        """Add or refresh the entry for ``path`` (a newer event replaces an older one)."""
-        self.push_many([(path, event, kind, dest)], delay)
-
-    def push_many(self, entries: Sequence[tuple[Path, str, str, Path | None]], delay: float) -> None:
-        """Add or refresh several entries (path, event, kind, dest) in one transaction."""
-        if not entries:
-            return
-        now = time.time()
-        rows = [(str(p), e, str(d) if d else None, k, now + delay, now) for p, e, k, d in entries]
-        with self.lock:
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                self.conn.executemany(self._UPSERT, rows)
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            self.conn.execute("COMMIT")
-
-    def known_under(self, folder: Path) -> list[str]:
-        """Recorded files inside ``folder`` that are not marked gone (read on this connection)."""
-        prefix = str(folder).rstrip("/") + "/"
-        with self.lock:
-            rows = self.conn.execute(
-                "SELECT path FROM sources WHERE status != 'gone' AND substr(path, 1, ?) = ?",
-                (len(prefix), prefix),
-            ).fetchall()
-        return [r[0] for r in rows]
-
-    def depth(self) -> int:
-        """How many entries wait."""
-        with self.lock:
-            return int(self.conn.execute("SELECT COUNT(*) FROM ingest_queue").fetchone()[0])
-
-    def next_due(self) -> float | None:
-        """When the earliest entry becomes due."""
-        with self.lock:
-            return self.conn.execute("SELECT MIN(due) FROM ingest_queue").fetchone()[0]
-
-    def close(self) -> None:
-        """Close the connection."""
-        with self.lock:
-            self.conn.close()
+# The watch queue lives in the store; the name stays for callers of this module.
+Queue = WatchQueue
 
 
 class _Handler:
@@ -212,9 +152,7 @@ class Watcher:
             self.observer.schedule(_Handler(self, folder, kind), str(folder), recursive=True)
         # Observe first, then scan: a change made during the scan is seen by one or the other.
         self.observer.start()
-        self.app.store.set_meta(
-            FOLDERS_KEY, json.dumps([{"path": str(f), "kind": k} for f, k in self.folders])
-        )
+        self.app.set_meta(FOLDERS_KEY, json.dumps([{"path": str(f), "kind": k} for f, k in self.folders]))
         self.catch_up()
 
     def catch_up(self) -> int:
@@ -262,7 +200,7 @@ class Watcher:
         """Stop, and forget the folders recorded for `mem status`."""
         self.stop()
         with contextlib.suppress(Exception):
-            self.app.store.set_meta(FOLDERS_KEY, "[]")
+            self.app.set_meta(FOLDERS_KEY, "[]")
         self.queue.close()
 
     def run(self) -> None:
@@ -285,7 +223,7 @@ class Watcher:
 
     def paused(self) -> bool:
         """True while `mem watch pause` is in effect."""
-        return self.app.store.get_meta(PAUSED_KEY) == "1"
+        return self.app.get_meta(PAUSED_KEY) == "1"
 
     def process_due(self) -> int:
         """Ingest every due entry; returns how many were handled.
@@ -293,14 +231,9 @@ class Watcher:
         Works in batches of ``BATCH`` files, writing vectors after each, and looks at the pause
         flag between batches so that `mem watch pause` takes effect in the middle of a burst.
         """
-        conn = self.app.store.conn
         handled = 0
         while not self.stop_event.is_set() and not self.paused():
-            rows = conn.execute(
-                "SELECT id, path, event, dest_path, kind, attempts FROM ingest_queue "
-                "WHERE due <= ? ORDER BY due, id LIMIT ?",
-                (time.time(), BATCH),
-            ).fetchall()
+            rows = self.app.sources.due_entries(time.time(), BATCH)
             if not rows:
                 break
             for row in rows:
@@ -315,12 +248,10 @@ class Watcher:
     def _process(
         self, entry_id: int, path: str, event: str, dest: str | None, kind: str, attempts: int
     ) -> None:
-        conn = self.app.store.conn
-
         def done() -> None:
             # Runs inside the file's ingest transaction; only removes the entry if it was not
             # refreshed by a newer event in the meantime.
-            conn.execute("DELETE FROM ingest_queue WHERE id = ? AND due <= ?", (entry_id, time.time()))
+            self.app.sources.finish_entry(entry_id, time.time())
 
         file = Path(path)
         try:
@@ -347,15 +278,11 @@ class Watcher:
             self._retry_or_drop(entry_id, file, f"{type(exc).__name__}: {exc}", attempts)
 
     def _retry_or_drop(self, entry_id: int, file: Path, reason: str, attempts: int) -> None:
-        conn = self.app.store.conn
         if attempts + 1 >= MAX_ATTEMPTS:
             self.ingestor.record_error(file, f"gave up after {MAX_ATTEMPTS} tries: {reason}")
-            conn.execute("DELETE FROM ingest_queue WHERE id = ?", (entry_id,))
+            self.app.sources.finish_entry(entry_id)
         else:
-            conn.execute(
-                "UPDATE ingest_queue SET attempts = attempts + 1, due = ? WHERE id = ?",
-                (time.time() + 5 * (attempts + 1), entry_id),
-            )
+            self.app.sources.retry_entry(entry_id, time.time() + 5 * (attempts + 1))
 
 
 # -- running it -------------------------------------------------------------------------------
@@ -382,11 +309,12 @@ def lock_path() -> Path:
 @contextlib.contextmanager
 def _single_instance() -> Any:
     """Hold the watcher lock for this home, or refuse because another watcher holds it."""
-    handle = open(lock_path(), "a+")  # noqa: SIM115 - held for the watcher's lifetime
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(lock_path(), timeout=0)
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
+        lock.acquire()
+    except Timeout:
         pid = read_pid()
         raise SecondmeError(
             f"a watcher is already running for this home (pid {pid})", hint="stop it with `mem watch stop`"
@@ -398,8 +326,7 @@ def _single_instance() -> Any:
         with contextlib.suppress(OSError):
             if read_pid() == os.getpid():
                 pid_path().unlink()
-        fcntl.flock(handle, fcntl.LOCK_UN)
-        handle.close()
+        lock.release()
 
 
 def run_foreground(app: Secondme, folders: list[tuple[Path, str]], announce: Any = print) -> None:
@@ -432,30 +359,29 @@ def read_pid() -> int | None:
 
 
 def _alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie, exited but not reaped, does not count)."""
+    import psutil
+
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
+    except psutil.AccessDenied:
         return True
-    # A process that exited but was not reaped yet (a zombie) still answers signal 0.
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True  # no /proc (macOS): signal 0 is all there is
-    return state not in ("Z", "X")
 
 
 def _lock_held() -> bool:
     """True while some process holds the watcher lock of this home."""
+    from filelock import FileLock, Timeout
+
     if not lock_path().exists():
         return False
-    with open(lock_path(), "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(handle, fcntl.LOCK_UN)
+    probe = FileLock(lock_path(), timeout=0)
+    try:
+        probe.acquire()
+    except Timeout:
+        return True
+    probe.release()
     return False
 
 
@@ -467,20 +393,9 @@ def daemon_status() -> dict[str, Any]:
     """
     pid = read_pid()
     running = _lock_held() and pid is not None and _alive(pid)
-    paused = False
-    folders: list[dict[str, str]] = []
-    db = paths.db_path()
-    if db.exists():
-        with contextlib.closing(sqlite3.connect(str(db), timeout=5)) as conn:
-            with contextlib.suppress(sqlite3.Error):
-                meta = dict(
-                    conn.execute(
-                        "SELECT key, value FROM meta WHERE key IN (?, ?)", (PAUSED_KEY, FOLDERS_KEY)
-                    ).fetchall()
-                )
-                paused = meta.get(PAUSED_KEY) == "1"
-                if running:
-                    folders = json.loads(meta.get(FOLDERS_KEY) or "[]")
+    meta = read_meta(paths.db_path(), [PAUSED_KEY, FOLDERS_KEY])
+    paused = meta.get(PAUSED_KEY) == "1"
+    folders: list[dict[str, str]] = json.loads(meta.get(FOLDERS_KEY) or "[]") if running else []
     return {
         "running": running,
         "pid": pid if running else None,

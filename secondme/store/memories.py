@@ -556,6 +556,14 @@ class MemoryStore:
             raise describe(exc, self.path or Path("secondme.db")) from None
         return [(int(i), float(r)) for i, r in rows]
 
+    def predecessors(self, memory_id: int) -> list[Memory]:
+        """The memories that ``memory_id`` superseded, oldest first."""
+        rows = self.conn.execute(
+            "SELECT id FROM memories WHERE superseded_by = ? ORDER BY id", (memory_id,)
+        ).fetchall()
+        found = self.get_many([int(r[0]) for r in rows])
+        return [found[i] for i in sorted(found)]
+
     def max_id(self) -> int:
         """The highest memory id (0 when empty)."""
         return int(self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM memories").fetchone()[0])

@@ -1,13 +1,9 @@
 """What the TUI asks of secondme, in plain Python (no Textual here), safe to call from workers.
 
-The TUI never touches the database from the UI thread: every call below runs in a worker thread.
-Two rules keep that safe:
-
-* Anything that opens the vector index (search, writes, the retrieval inside an answer) holds
-  one lock, because :func:`secondme.store.vectors.open_index` clears Chroma's process-wide
-  client cache on exit, which would pull the index out from under a second thread.
-* Paging through the list uses its own read connection: SQLite in WAL mode lets it read while
-  this process or another one (a watcher) writes, so scrolling never waits for a search.
+The TUI never touches the database from the UI thread: every call below runs in a worker thread,
+through the core (:class:`secondme.service.Secondme`), which serialises its own calls. Paging
+through the list uses a second core handle (its own read connection): SQLite in WAL mode lets it
+read while this process or another one (a watcher) writes, so scrolling never waits for a search.
 """
 
 from __future__ import annotations
@@ -28,7 +24,6 @@ if TYPE_CHECKING:
     from secondme.answer import Answer
     from secondme.retrieve import Hit
     from secondme.service import DoctorReport, Secondme
-    from secondme.store.memories import MemoryStore
 
 PAGE_SIZE = 100
 """Rows fetched per query when paging through the memory list."""
@@ -155,63 +150,23 @@ class Cancelled(Exception):
     """Raised from a streaming callback to stop an answer nobody waits for any more."""
 
 
-class _Guarded:
-    """A stand-in for an object whose method calls all hold ``lock``.
-
-    ``answer.ask`` gets one in place of the app, so that the lock is held while it retrieves but
-    not while the model writes the answer.
-    """
-
-    def __init__(self, target: Any, lock: threading.RLock) -> None:
-        self._target = target
-        self._lock = lock
-
-    def __getattr__(self, name: str) -> Any:
-        value = getattr(self._target, name)
-        if name == "store":
-            return _Guarded(value, self._lock)
-        if callable(value):
-
-            def call(*args: Any, **kwargs: Any) -> Any:
-                with self._lock:
-                    return value(*args, **kwargs)
-
-            return call
-        return value
-
-
-@dataclass
-class _KeywordOnly:
-    """What :func:`secondme.retrieve.search` uses in keyword mode: a store and the settings."""
-
-    store: MemoryStore
-    settings: Any
-
-
 def ingest_status(app: Secondme) -> dict[str, Any] | None:
     """The watcher, its queue and recent ingest errors; None while no ingest module exists."""
     if importlib.util.find_spec("secondme.ingest.watcher") is None:
         return None
     if importlib.util.find_spec("secondme.ingest.pipeline") is None:
         return None
-    import contextlib
-
-    from secondme.ingest import pipeline, watcher
+    from secondme.ingest import watcher
 
     state = watcher.daemon_status()
-    queue = watcher.Queue(app.db_path)
-    try:
-        depth = queue.depth()
-    finally:
-        with contextlib.suppress(Exception):
-            queue.conn.close()
+    depth = app.status()["queue"]
     running = f"running (pid {state['pid']})" if state.get("running") else "not running"
     if state.get("paused"):
         running += ", paused"
     return {
         "watcher": running,
         "queue": depth,
-        "errors": [f"{e['at']}  {e['path']}: {e['reason']}" for e in pipeline.errors(app, limit=10)],
+        "errors": [f"{e['at']}  {e['path']}: {e['reason']}" for e in app.ingest_errors(limit=10)],
     }
 
 
@@ -254,22 +209,18 @@ class Backend:
             secondme = Secondme()
         self.app = secondme
         self.llm = llm
-        self.lock = threading.RLock()
         self._read_lock = threading.Lock()
-        self._reader: MemoryStore | None = None
+        self._reader: Secondme | None = None
         self._model_lock = threading.Lock()
         self._generate_lock = threading.Lock()
 
     # -- reading (own connection) -----------------------------------------------------------
 
     @property
-    def reader(self) -> MemoryStore:
-        """A second connection to the same database, for paging and single reads."""
+    def reader(self) -> Secondme:
+        """A second core handle on the same home (its own connection), for paging and single reads."""
         if self._reader is None:
-            from secondme.store.db import connect
-            from secondme.store.memories import MemoryStore
-
-            self._reader = MemoryStore(connect(self.app.db_path), self.app.db_path)
+            self._reader = self.app.reader()
         return self._reader
 
     def page(self, filters: Filters, page: int, size: int = PAGE_SIZE, total: int | None = None) -> list[Row]:
@@ -298,15 +249,14 @@ class Backend:
         until: str | None = None,
         k: int = SEARCH_K,
     ) -> list[Hit]:
-        """Keyword-only search (FTS5 BM25) on the read connection: no model, no index lock.
+        """Keyword-only search (FTS5 BM25) on the read connection: no model, no vector index.
 
         It answers in milliseconds while the hybrid search waits for typing to pause.
         """
-        from secondme.retrieve import search
-
-        filters = Filters(types=tuple(types), since=since, until=until)
         with self._read_lock:
-            return search(_KeywordOnly(self.reader, self.app.settings), query, k, filters, mode="keyword")  # type: ignore[arg-type]
+            return self.reader.search(
+                query, k=k, types=types, since=since, until=until, mode="keyword", include_superseded=False
+            )
 
     def count(self, filters: Filters) -> int:
         """How many memories a listing holds."""
@@ -333,21 +283,14 @@ class Backend:
                     details.superseded_by = self.reader.get(memory.superseded_by)
                 except NotFoundError:
                     pass
-            # MemoryStore has no reverse lookup yet; this read-only query belongs there
-            # (as ``predecessors(id)``) when the store grows one.
-            rows = self.reader.conn.execute(
-                "SELECT id FROM memories WHERE superseded_by = ? ORDER BY id", (memory_id,)
-            ).fetchall()
-            found = self.reader.get_many([int(r[0]) for r in rows])
-            details.supersedes = [found[i] for i in sorted(found)]
+            details.supersedes = self.reader.predecessors(memory_id)
         return details
 
     def related(self, memory: Memory, k: int = RELATED_K) -> list[Hit]:
         """Memories close to this one (hybrid search on its text), itself left out."""
         if memory.type is MemoryType.VAULT:
             return []  # captions of secrets are not embedded; searching them finds noise
-        with self.lock:
-            hits = self.app.search(memory.text, k=k + 1)
+        hits = self.app.search(memory.text, k=k + 1)
         return [h for h in hits if h.memory.id != memory.id][:k]
 
     # -- searching and asking (the index lock) ----------------------------------------------
@@ -361,18 +304,11 @@ class Backend:
         k: int = SEARCH_K,
     ) -> list[Hit]:
         """Hybrid search with type and time filters."""
-        with self.lock:
-            return self.app.search(query, k=k, types=types, since=since, until=until)
+        return self.app.search(query, k=k, types=types, since=since, until=until)
 
     def warm_up(self) -> None:
         """Load the embedder and open the index once, so the first keystroke search is quick."""
-        with self.lock:
-            self.app.embed(["warm up"])
-            if self.app.chroma_dir.exists():
-                from secondme.store.vectors import open_index
-
-                with open_index(self.app.chroma_dir, write=False, create=False) as index:
-                    index.count()
+        self.app.warm_up()
 
     def load_llm(self) -> Any:
         """The answer model, loaded once (raises :class:`ModelError` with a hint when missing)."""
@@ -384,89 +320,76 @@ class Backend:
             return self.llm
 
     def ask(self, question: str, on_token: Callable[[str], None]) -> Answer:
-        """A cited answer, streamed to ``on_token``; the index lock is held only while retrieving."""
-        from secondme.answer import ask
-
+        """A cited answer, streamed to ``on_token`` (the core is free for other calls meanwhile)."""
         llm = self.load_llm()
         # One llama.cpp context cannot serve two threads: a newer question waits for (or, through
         # ``on_token`` raising, cuts short) the answer being written.
         with self._generate_lock:
-            return ask(_Guarded(self.app, self.lock), question, on_token=on_token, llm=llm)  # type: ignore[arg-type]
+            return self.app.ask(question, on_token=on_token, llm=llm)
 
     # -- writing ----------------------------------------------------------------------------
 
     def add(self, new: NewMemory) -> tuple[Memory, bool]:
         """Store a memory from the add form; returns (memory, created)."""
-        with self.lock:
-            return self.app.add(new)
+        return self.app.add(new)
 
     def edit(self, memory_id: int, **fields: Any) -> Memory:
         """Change a memory; the previous version goes to its history."""
-        with self.lock:
-            return self.app.edit(memory_id, **fields)
+        return self.app.edit(memory_id, **fields)
 
     def forget(self, memory_id: int) -> list[int]:
         """Remove a memory for good."""
-        with self.lock:
-            return self.app.forget([memory_id])
+        return self.app.forget([memory_id])
 
     def pin(self, memory_id: int) -> Memory:
         """Make a memory core (pinned into every answer prompt), keeping its history."""
-        with self.lock:
-            memory = self.app.store.get(memory_id)
-            if memory.type is MemoryType.VAULT:
-                raise InputError(
-                    "a vault memory cannot be pinned to core",
-                    hint="core memories go into every prompt; secrets never do",
-                )
-            if memory.type is MemoryType.CORE:
-                return memory
-            return self.app.edit(memory_id, type=MemoryType.CORE.value, label=core_label(memory))
+        memory = self.app.get(memory_id)
+        if memory.type is MemoryType.VAULT:
+            raise InputError(
+                "a vault memory cannot be pinned to core",
+                hint="core memories go into every prompt; secrets never do",
+            )
+        if memory.type is MemoryType.CORE:
+            return memory
+        return self.app.edit(memory_id, type=MemoryType.CORE.value, label=core_label(memory))
 
     def change_type(self, memory_id: int, kind: MemoryType) -> Memory:
         """Give a memory another type (history kept); a core memory gets a label."""
-        with self.lock:
-            memory = self.app.store.get(memory_id)
-            if memory.type is kind:
-                return memory
-            fields: dict[str, Any] = {"type": kind.value}
-            if kind is MemoryType.CORE and not memory.label:
-                fields["label"] = core_label(memory)
-            return self.app.edit(memory_id, **fields)
+        memory = self.app.get(memory_id)
+        if memory.type is kind:
+            return memory
+        fields: dict[str, Any] = {"type": kind.value}
+        if kind is MemoryType.CORE and not memory.label:
+            fields["label"] = core_label(memory)
+        return self.app.edit(memory_id, **fields)
 
     # -- status -----------------------------------------------------------------------------
 
     def status(self) -> StatusReport:
         """Watched folders, models, counts and what ingest and mind report (fast parts only)."""
-        from secondme import paths
         from secondme.models import defaults
 
         settings = self.app.settings
         with self._read_lock:
             counts = self.reader.counts_by_type()
-            pending = len(self.reader.pending_vectors(limit=1001))
+            pending = self.reader.pending_count()
         answer = _model_info(settings.llm.model, settings.llm.model_path, defaults.LLMS)
         embedder = _model_info(settings.embedder.model, settings.embedder.model_path, defaults.EMBEDDERS)
         return StatusReport(
-            home=str(paths.home()),
+            home=str(self.app.home),
             database=str(self.app.db_path),
             counts=counts,
             pending_vectors=pending,
             watch=list(settings.watch),
             answer_model=answer,
             embedder=embedder,
-            ingest=self._locked(ingest_status),
+            ingest=ingest_status(self.app),
             mind=mind_status(self.app),
         )
 
-    def _locked(self, call: Callable[[Secondme], Any]) -> Any:
-        with self.lock:
-            return call(self.app)
-
     def doctor(self) -> DoctorReport:
         """Index health (reads every vector id: seconds on a large base)."""
-        with self.lock:
-            return self.app.doctor()
+        return self.app.doctor()
 
 
 def _model_info(name: str, custom_path: str, table: dict[str, Any]) -> dict[str, Any]:
