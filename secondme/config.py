@@ -74,6 +74,14 @@ class IngestSettings:
 
 
 @dataclass
+class VectorSettings:
+    """Where the vector index lives: the data home (default) or a Chroma server."""
+
+    url: str = ""
+    collection: str = "memories"
+
+
+@dataclass
 class Settings:
     """All settings."""
 
@@ -82,6 +90,7 @@ class Settings:
     search: SearchSettings = field(default_factory=SearchSettings)
     answer: AnswerSettings = field(default_factory=AnswerSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
+    vector: VectorSettings = field(default_factory=VectorSettings)
     watch: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -89,7 +98,7 @@ class Settings:
         return asdict(self)
 
 
-_SECTIONS = ("llm", "embedder", "search", "answer", "ingest")
+_SECTIONS = ("llm", "embedder", "search", "answer", "ingest", "vector")
 
 
 def _coerce(value: Any, typ: type, where: str) -> Any:

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 # How many pending vectors a search brings up to date before answering (more: a warning).
 SEARCH_SYNC_LIMIT = 200
+# The meta key recording where the vectors marked as indexed were written.
+VECTOR_LOCATION_KEY = "vector.location"
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -62,6 +64,7 @@ class DoctorReport:
     orphans: list[int] = field(default_factory=list)
     stale: list[int] = field(default_factory=list)
     repaired: bool = False
+    index: str = ""
 
     @property
     def healthy(self) -> bool:
@@ -78,7 +81,18 @@ class DoctorReport:
             "stale": self.stale,
             "healthy": self.healthy,
             "repaired": self.repaired,
+            "index": self.index,
         }
+
+
+def _server_token(url: str) -> str | None:
+    """The Chroma server's token, kept in the OS keyring (``keyring set secondme chroma:URL``)."""
+    try:
+        import keyring
+
+        return keyring.get_password("secondme", f"chroma:{url}")
+    except Exception:  # no keyring backend here: a server without a token still works
+        return None
 
 
 class Secondme:
@@ -103,10 +117,31 @@ class Secondme:
         self.store = MemoryStore(connect(self.db_path), self.db_path)
         self.sources = SourceStore(self.store.conn)
         self.chroma_dir = paths.chroma_dir(self.home)
+        self.vectors = self._vector_location()
         self._embedder: Embedder | None = embedder
         # Memories added inside an open transaction: announced to plugins once it commits.
         self._unannounced: list[Memory] = []
         self._lock = threading.RLock()
+        self._warned: set[str] = set()
+
+    def _vector_location(self) -> Any:
+        """The index's place: the home's Chroma directory, or the server named by ``vector.url``."""
+        url = self.settings.vector.url.strip()
+        if not url:
+            return self.chroma_dir
+        from secondme.store.vectors import Server
+
+        return Server(url, token=_server_token(url), collection=self.settings.vector.collection)
+
+    @property
+    def remote_vectors(self) -> bool:
+        """Whether the vector index is on a Chroma server."""
+        return self.vectors != self.chroma_dir
+
+    def _warn(self, message: str) -> None:
+        if message not in self._warned:
+            self._warned.add(message)
+            print(f"warning: {message}", file=sys.stderr)
 
     def reader(self) -> Secondme:
         """A second handle on the same home with its own connection.
@@ -230,11 +265,18 @@ class Secondme:
         """Remove memories from SQLite (and FTS, by trigger), history and Chroma."""
         removed = self.store.forget(ids)
         if removed:
+            from secondme.errors import StoreError
             from secondme.store.vectors import open_index
 
-            with open_index(self.chroma_dir) as index:
-                index.delete(removed)
-            self.store.drop_indexed(removed)
+            try:
+                with open_index(self.vectors) as index:
+                    index.delete(removed)
+                self.store.drop_indexed(removed)
+            except StoreError as error:
+                if not self.remote_vectors:
+                    raise
+                # The rows are gone; their vectors stay listed as orphans until the server is back.
+                self._warn(f"{error.message}; `mem doctor --repair` removes the vectors later")
             from secondme.plugins import manager
 
             for memory_id in removed:
@@ -367,15 +409,41 @@ class Secondme:
             "hash": memory.content_hash,
         }
 
+    def _follow_location(self) -> None:
+        """After ``vector.url`` changed, every memory waits for a vector in the new place."""
+        here = str(self.vectors)
+        recorded = self.store.get_meta(VECTOR_LOCATION_KEY)
+        if recorded == here:
+            return
+        if recorded is not None:
+            self.store.unmark_indexed(None)
+        self.store.set_meta(VECTOR_LOCATION_KEY, here)
+
     @_serialised
     def sync_vectors(self, limit: int | None = None) -> int:
-        """Embed what the index lacks and drop what it should not hold; returns vectors written."""
+        """Embed what the index lacks and drop what it should not hold; returns vectors written.
+
+        With the index on a server that cannot be reached, the memories stay stored and marked
+        as waiting (a warning says so); the next sync, or `mem doctor --repair`, catches up.
+        """
+        from secondme.errors import StoreError
+
+        self._follow_location()
+        if not self.store.has_pending_vectors():
+            return 0
+        try:
+            return self._sync(limit)
+        except StoreError as error:
+            if not self.remote_vectors:
+                raise
+            self._warn(f"{error.message}; the memories are stored and will be indexed later")
+            return 0
+
+    def _sync(self, limit: int | None) -> int:
         from secondme.store.vectors import open_index
 
         written = 0
-        if not self.store.has_pending_vectors():
-            return 0
-        with open_index(self.chroma_dir) as index:
+        with open_index(self.vectors) as index:
             orphans = self.store.orphan_vectors()
             if orphans:
                 index.delete(orphans)
@@ -397,11 +465,11 @@ class Secondme:
     @_serialised
     def warm_up(self) -> None:
         """Load the embedder and open the index once, so that the first search is quick."""
-        self.embed(["warm up"])
-        if self.chroma_dir.exists():
-            from secondme.store.vectors import open_index
+        from secondme.store.vectors import exists, open_index
 
-            with open_index(self.chroma_dir, write=False, create=False) as index:
+        self.embed(["warm up"])
+        if exists(self.vectors):
+            with open_index(self.vectors, write=False, create=False) as index:
                 index.count()
 
     @staticmethod
@@ -420,28 +488,36 @@ class Secondme:
     @_serialised
     def vector_search(self, query: str, n: int, filters: Filters) -> list[tuple[int, float]]:
         """Nearest memories to the query text as (id, distance)."""
+        from secondme.errors import StoreError
         from secondme.retrieve import chroma_where
-        from secondme.store.vectors import open_index
+        from secondme.store.vectors import exists, open_index
 
+        self._follow_location()
         pending = self.pending_count()
         if pending and pending <= SEARCH_SYNC_LIMIT:
             self.sync_vectors()
         elif pending:
-            print(
-                f"warning: more than {SEARCH_SYNC_LIMIT} memories are not in the vector index yet; "
-                "run `mem doctor --repair` (or `mem reindex`)",
-                file=sys.stderr,
+            self._warn(
+                f"more than {SEARCH_SYNC_LIMIT} memories are not in the vector index yet; "
+                "run `mem doctor --repair` (or `mem reindex`)"
             )
-        if not self.chroma_dir.exists() and not self.store.vector_candidates(limit=1):
+        if not exists(self.vectors) and not self.store.vector_candidates(limit=1):
             return []  # a new home: nothing to look for yet
         vector = self.embed([query])[0]
         where = chroma_where(filters)
-        with open_index(self.chroma_dir, write=False, create=False) as index:
-            if where is not None:
-                return index.query(vector, n, where)
-            # Metadata filters make Chroma scan; the common case (current memories of any type)
-            # over-fetches instead and drops superseded ones here.
-            found = index.query(vector, n + n // 2 + 10)
+        try:
+            with open_index(self.vectors, write=False, create=False) as index:
+                if where is not None:
+                    return index.query(vector, n, where)
+                # Metadata filters make Chroma scan; the common case (current memories of any
+                # type) over-fetches instead and drops superseded ones here.
+                found = index.query(vector, n + n // 2 + 10)
+        except StoreError as error:
+            if not self.remote_vectors:
+                raise
+            # A server that is down costs the search its meaning-based half, not its answer.
+            self._warn(f"{error.message}; searching by keywords only")
+            return []
         if filters.include_superseded:
             return found[:n]
         current = self.store.current_ids([i for i, _ in found])
@@ -469,16 +545,17 @@ class Secondme:
         """Rebuild the vector index from SQLite; returns how many vectors were written."""
         from secondme.store.vectors import remove_index
 
-        remove_index(self.chroma_dir)
+        self._follow_location()
+        remove_index(self.vectors)
         self.store.unmark_indexed(None)
-        return self.sync_vectors()
+        return self._sync(None)
 
     @_serialised
     def doctor(self, repair: bool = False) -> DoctorReport:
         """Compare the index with the database: missing, orphan and stale vectors."""
         from secondme.store.vectors import open_index
 
-        report = DoctorReport()
+        report = DoctorReport(index=str(self.vectors))
         expected: dict[int, str] = {}
         after = 0
         while True:
@@ -489,7 +566,8 @@ class Secondme:
                 expected[memory.id] = memory.content_hash
             after = batch[-1].id
         report.memories = self.store.count()
-        with open_index(self.chroma_dir, write=repair) as index:
+        self._follow_location()
+        with open_index(self.vectors, write=repair) as index:
             present = index.all_ids()
             report.vectors = len(present)
             report.missing = sorted(set(expected) - set(present))

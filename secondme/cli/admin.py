@@ -29,7 +29,7 @@ def doctor(
     if json_:
         emit_json(report.to_dict())
     else:
-        typer.echo(f"memories: {report.memories}   vectors: {report.vectors}")
+        typer.echo(f"memories: {report.memories}   vectors: {report.vectors}   index: {report.index}")
         for name in ("missing", "orphans", "stale"):
             ids = getattr(report, name)
             if ids:

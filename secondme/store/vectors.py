@@ -1,9 +1,11 @@
-"""The vector index: a Chroma PersistentClient holding ids, vectors and filter metadata only.
+"""The vector index: Chroma holding ids, vectors and filter metadata only.
 
 Chroma is derived from SQLite and can always be rebuilt (``mem reindex``).  We always pass our own
-vectors: Chroma's default embedding function downloads a model and is never used.  Every use holds
-a file lock and opens the client afresh, because Chroma's local mode keeps index state in memory
-that another process's writes would make stale.
+vectors: Chroma's default embedding function downloads a model and is never used; this module
+never imports an embedder.  The index lives either in a directory of the data home (a
+PersistentClient, used under a file lock and reopened when another process wrote, because
+Chroma's local mode keeps index state in memory) or on a Chroma server (``chroma run``), for a
+home shared between machines.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import shutil
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from secondme.errors import StoreError
 from secondme.store.db import file_lock
@@ -26,12 +30,28 @@ if TYPE_CHECKING:
 COLLECTION = "memories"
 
 
+@dataclass(frozen=True)
+class Server:
+    """A Chroma server holding the index (``vector.url``), with an optional bearer token."""
+
+    url: str
+    token: str | None = None
+    collection: str = COLLECTION
+
+    def __str__(self) -> str:
+        return f"{self.url.rstrip('/')}#{self.collection}"
+
+
+# Where an index lives: a directory of the data home, or a server.
+Location = Path | Server
+
+
 class VectorIndex:
     """An open Chroma collection (use :func:`open_index`)."""
 
-    def __init__(self, collection: Any, directory: Path) -> None:
+    def __init__(self, collection: Any, where: Location) -> None:
         self.collection = collection
-        self.directory = directory
+        self.directory = where
         self.changed = False
 
     def upsert(self, ids: Sequence[int], vectors: np.ndarray, metadatas: list[dict[str, Any]]) -> None:
@@ -148,9 +168,64 @@ def _collection(directory: Path) -> Any:
     return collection
 
 
+_servers: dict[Server, tuple[Any, Any]] = {}
+
+
+def _server_collection(server: Server) -> Any:
+    """The server's collection, with one HTTP client per server and process."""
+    return _server(server)[1]
+
+
+def _server(server: Server) -> tuple[Any, Any]:
+    """(client, collection) for a server, connected on first use."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    with _open_lock:
+        if server in _servers:
+            return _servers[server]
+        parts = urlsplit(server.url if "://" in server.url else f"http://{server.url}")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise StoreError(
+                f"vector.url {server.url!r} is not an http(s) address",
+                hint="use the address `chroma run` prints, e.g. http://127.0.0.1:8000",
+            )
+        headers = {"Authorization": f"Bearer {server.token}"} if server.token else None
+        with _translated(server):
+            client = chromadb.HttpClient(
+                host=parts.hostname,
+                port=parts.port or (443 if parts.scheme == "https" else 8000),
+                ssl=parts.scheme == "https",
+                headers=headers,
+                settings=ChromaSettings(anonymized_telemetry=False),
+            )
+            collection = client.get_or_create_collection(
+                server.collection, embedding_function=None, metadata={"hnsw:space": "cosine"}
+            )
+        _servers[server] = (client, collection)
+        return client, collection
+
+
+def exists(where: Location) -> bool:
+    """Whether an index may be there (a server is asked only when it is used)."""
+    return isinstance(where, Server) or where.exists()
+
+
 @contextlib.contextmanager
-def open_index(directory: Path, write: bool = True, create: bool = True) -> Iterator[VectorIndex]:
-    """Use the index under a cross-process lock (shared for reading, exclusive for writing)."""
+def open_index(where: Location, write: bool = True, create: bool = True) -> Iterator[VectorIndex]:
+    """Use the index; a local one under a cross-process lock (shared for reading, exclusive for writing).
+
+    A server orders concurrent writers itself, so no file lock is taken for it.
+    """
+    if isinstance(where, Server):
+        try:
+            yield VectorIndex(_server_collection(where), where)
+        except StoreError:
+            with _open_lock:
+                _servers.pop(where, None)  # reconnect next time (the server may be back)
+            raise
+        return
+    directory = where
     lock = directory.with_name(directory.name + ".lock")
     with _open_lock, file_lock(lock, shared=not write):
         if not create and not directory.exists():
@@ -169,21 +244,39 @@ def open_index(directory: Path, write: bool = True, create: bool = True) -> Iter
 
 
 @contextlib.contextmanager
-def _translated(directory: Path) -> Iterator[None]:
+def _translated(where: Location) -> Iterator[None]:
     """Turn Chroma's many error types (a damaged directory raises several) into a StoreError."""
     try:
         yield
     except StoreError:
         raise
     except Exception as exc:
+        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+        if isinstance(where, Server):
+            raise StoreError(
+                f"the Chroma server at {where.url} cannot be used: {detail}",
+                hint="start it (`chroma run --path DIR --port N`) or unset vector.url; "
+                "`mem doctor --repair` catches up once it is back",
+            ) from None
         raise StoreError(
-            f"the vector index {directory} cannot be used: {exc}",
+            f"the vector index {where} cannot be used: {detail}",
             hint="run `mem reindex` to rebuild it from the database",
         ) from None
 
 
-def remove_index(directory: Path) -> None:
-    """Delete the index directory (under the lock); other processes reopen it afresh."""
+def remove_index(where: Location) -> None:
+    """Delete the index (under the lock); other processes reopen it afresh."""
+    if isinstance(where, Server):
+        import chromadb
+
+        with _translated(where):
+            client, _ = _server(where)
+            with contextlib.suppress(chromadb.errors.NotFoundError, ValueError):
+                client.delete_collection(where.collection)
+        with _open_lock:
+            _servers.pop(where, None)
+        return
+    directory = where
     with _open_lock, file_lock(directory.with_name(directory.name + ".lock")):
         close_index()
         shutil.rmtree(directory, ignore_errors=True)
