@@ -94,8 +94,8 @@ async def settle(pilot: Any, app: SecondmeApp, rounds: int = 3) -> None:
     await pilot.pause()
 
 
-async def until(pilot: Any, condition: Any, timeout: float = 60.0) -> None:
-    """Wait for a condition the UI reaches asynchronously."""
+async def until(pilot: Any, condition: Any, timeout: float = 900.0) -> None:
+    """Wait for a condition the UI reaches asynchronously (the limit only stops a hung test)."""
     waited = 0.0
     while not condition():
         if waited > timeout:
