@@ -17,10 +17,15 @@ from secondme.store.db import connect
 from secondme.store.memories import Filters, MemoryStore, when_timestamp
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
     import numpy as np
 
+    from secondme.answer import Answer
     from secondme.models.embedder import Embedder
     from secondme.retrieve import Hit
+    from secondme.transfer import ImportReport
 
 # How many pending vectors a search brings up to date before answering (more: a warning).
 SEARCH_SYNC_LIMIT = 200
@@ -269,4 +274,66 @@ class Secondme:
                 report.repaired = True
         if report.repaired:
             self.sync_vectors()
+        return report
+
+    # -- reading, asking, export and import (the faces: CLI, MCP, daemon) -------------------
+
+    def get(self, memory_id: int) -> Memory:
+        """One memory by id (:class:`~secondme.errors.NotFoundError` when there is none)."""
+        return self.store.get(memory_id)
+
+    def history(self, memory_id: int) -> list[dict[str, Any]]:
+        """Earlier versions of a memory, oldest first."""
+        return self.store.history(memory_id)
+
+    def recent(
+        self,
+        limit: int = 20,
+        types: Sequence[MemoryType] = (),
+        since: str | None = None,
+        until: str | None = None,
+        include_vault: bool = False,
+    ) -> list[Memory]:
+        """The newest current memories (by event time, else recorded time)."""
+        filters = Filters(types=tuple(types), since=since, until=until, include_vault=include_vault)
+        return self.store.listing(filters, limit=limit)
+
+    def core(self) -> list[Memory]:
+        """The current core memories (the profile pinned into every prompt)."""
+        return self.store.core()
+
+    def ask(
+        self,
+        question: str,
+        k: int | None = None,
+        on_token: Callable[[str], None] | None = None,
+        mode: str = "hybrid",
+    ) -> Answer:
+        """Answer a question from memories with citations (see :mod:`secondme.answer`)."""
+        from secondme.answer import ask
+        from secondme.plugins import manager
+
+        result = ask(self, question, k=k, on_token=on_token, search_mode=mode)
+        manager().hook.answer_given(question=result.question, answer=result)
+        return result
+
+    def export(self, path: Path, format: str = "jsonl", include_vault: bool = False) -> None:
+        """Write every memory, its history and the tombstones to ``path`` (see :mod:`secondme.transfer`)."""
+        from secondme.errors import InputError
+        from secondme.transfer import Export, exporters
+
+        found = exporters()
+        if format not in found:
+            raise InputError(f"unknown export format {format!r}", hint=f"use one of {', '.join(found)}")
+        found[format](Export(self, include_vault=include_vault), path)
+
+    def restore(self, path: Path, merge: bool = False) -> ImportReport:
+        """Import a file written by ``export(format="jsonl")``: all of it or, on an error, nothing."""
+        from secondme.plugins import manager
+        from secondme.transfer import read_jsonl, restore
+
+        report = restore(self, read_jsonl(path), merge=merge)
+        hook = manager().hook
+        for memory in self.store.get_many(report.added_ids).values():
+            hook.memory_added(memory=memory)
         return report

@@ -59,7 +59,6 @@ def ask(
     json_: JsonOpt = False,
 ) -> None:
     """Answer a question from your memories, citing them; says "I don't know" when they don't tell."""
-    from secondme.answer import ask as run_ask
 
     app = _app()
 
@@ -67,7 +66,7 @@ def ask(
         sys.stdout.write(piece)
         sys.stdout.flush()
 
-    result = run_ask(app, question, k=k, on_token=None if json_ else stream, search_mode=_check_mode(mode))
+    result = app.ask(question, k=k, on_token=None if json_ else stream, mode=_check_mode(mode))
     if json_:
         emit_json(result.to_dict())
         return
