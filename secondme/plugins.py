@@ -267,9 +267,7 @@ def add_commands(cli: Any) -> None:
     removed, so that it can never replace a built-in command.
     """
     pm = manager()
-    taken = {_command_name(c) for c in cli.registered_commands} | {
-        g.name for g in cli.registered_groups if g.name
-    }
+    taken = command_names(cli)
     for impl in pm.hook.register_commands.get_hookimpls():
         info = pm.infos.get(impl.plugin_name)
         before_commands = len(cli.registered_commands)
@@ -286,6 +284,13 @@ def add_commands(cli: Any) -> None:
             del cli.registered_groups[before_groups:]
             continue
         taken.update(new)
+
+
+def command_names(cli: Any) -> set[str]:
+    """The names of the commands and command groups of the Typer app ``cli``."""
+    return {_command_name(c) for c in cli.registered_commands} | {
+        g.name for g in cli.registered_groups if g.name
+    }
 
 
 def _command_name(command: Any) -> str:

@@ -74,9 +74,13 @@ def main() -> None:
 
     debug = bool(os.environ.get("SECONDME_DEBUG"))
     try:
-        from secondme.plugins import add_commands
+        from secondme.plugins import add_commands, command_names
 
-        add_commands(app)  # plugins load here, when mem runs, never when it is imported
+        # Plugins load here, when mem runs, never when it is imported; a built-in command needs
+        # no plugin commands (they cannot take its name), so it skips the entry point scan.
+        words = [a for a in sys.argv[1:] if not a.startswith("-")]
+        if not words or words[0] not in command_names(app):
+            add_commands(app)
         app(standalone_mode=True)
     except SecondmeError as error:
         if debug:
