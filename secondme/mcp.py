@@ -152,9 +152,13 @@ def build_server(core_factory: Callable[[], Any] = _open_core, allow_writes: boo
             pieces.append(piece)
             anyio.from_thread.run(ctx.report_progress, float(len(pieces)), None, "".join(pieces))
 
-        result = await call(lambda: core().ask(question, k=k, on_token=on_token))
-        cited = {h.memory.id: h.memory for h in result.hits}
-        cited.update({m.id: m for m in core().core()})
+        def answer() -> tuple[Any, dict[int, Any]]:
+            result = core().ask(question, k=k, on_token=on_token)
+            shown = {h.memory.id: h.memory for h in result.hits}
+            shown.update({m.id: m for m in core().core()})
+            return result, shown
+
+        result, cited = await call(answer)
         return {
             "answer": result.answer,
             "abstained": result.abstained,
