@@ -47,7 +47,7 @@ class Export:
         histories = 0
         for batch in self._batches():
             counted += len(batch)
-            histories += sum(len(h) for h in sql.histories(store, [r["id"] for r in batch]).values())
+            histories += sum(len(h) for h in self._histories(batch).values())
         self.header: dict[str, Any] = {
             "format": FORMAT,
             "version": FORMAT_VERSION,
@@ -74,6 +74,15 @@ class Export:
         if batch:
             yield batch
 
+    def _histories(self, batch: list[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
+        from secondme.store import transfer as sql
+
+        found = sql.histories(self.app.store, [r["id"] for r in batch])
+        if self.include_vault:
+            return found
+        # A memory that was in the vault once keeps that version out of a vault-less export.
+        return {i: [h for h in hs if h["snapshot"].get("type") != "vault"] for i, hs in found.items()}
+
     def records(self) -> Iterator[dict[str, Any]]:
         """The memory records, then the tombstones (the header and end line are not included)."""
         from secondme.store import transfer as sql
@@ -81,7 +90,7 @@ class Export:
         store = self.app.store
         for batch in self._batches():
             ids = [r["id"] for r in batch]
-            history = sql.histories(store, ids)
+            history = self._histories(batch)
             models = sql.vector_models(store, ids)
             for row in batch:
                 yield {

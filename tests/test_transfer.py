@@ -123,11 +123,14 @@ def test_vault_only_when_asked_and_exactly_as_stored(tmp_path, monkeypatch):
     vault = records[ids["secret"]]
     # Every column passes through unchanged (an encrypted vault's ciphertext columns included).
     assert [vault[k] if k not in ("tags", "metadata") else json.dumps(vault[k]) for k in vault] == list(row)
+    app.edit(ids["secret"], type="semantic", text="I changed my bank PIN")  # out of the vault
     app.export(tmp_path / "plain.jsonl")
-    assert "4711" not in (tmp_path / "plain.jsonl").read_text()
+    plain = (tmp_path / "plain.jsonl").read_text()
+    assert "I changed my bank PIN" in plain and "4711" not in plain
     target = use_home(monkeypatch, tmp_path / "target")
     target.restore(tmp_path / "all.jsonl")
     assert target.get(ids["secret"]).type is MemoryType.VAULT
+    assert target.get(ids["secret"]).text == "Bank PIN 4711"
     assert ids["secret"] not in [h.memory.id for h in target.search("Bank PIN 4711")]
 
 
