@@ -40,7 +40,8 @@ def seed() -> dict[str, int]:
 def params(**env: str):
     from mcp.client.stdio import StdioServerParameters
 
-    keep = {k: v for k, v in os.environ.items() if k.startswith("SECONDME_") or k in ("PYTHONPATH", "HOME")}
+    # The SDK starts the server with a minimal environment: pass on what finds the home and caches.
+    keep = {k: v for k, v in os.environ.items() if k.startswith(("SECONDME_", "XDG_")) or k in ("HOME", "TZ")}
     keep["PYTHONPATH"] = os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])
     return StdioServerParameters(
         command=sys.executable, args=["-m", "secondme", "mcp"], env={**keep, **env}, cwd=str(REPO)
