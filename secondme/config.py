@@ -81,6 +81,19 @@ class VectorSettings:
     collection: str = "memories"
 
 
+class MCPSettings:
+    """The MCP server (``mem mcp``)."""
+
+    allow_writes: bool = False
+
+
+@dataclass
+class PluginSettings:
+    """Where plugins load from, besides ``<home>/plugins`` and installed packages."""
+
+    dirs: list[str] = field(default_factory=list)
+
+
 @dataclass
 class Settings:
     """All settings."""
@@ -91,6 +104,8 @@ class Settings:
     answer: AnswerSettings = field(default_factory=AnswerSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
     vector: VectorSettings = field(default_factory=VectorSettings)
+    mcp: MCPSettings = field(default_factory=MCPSettings)
+    plugins: PluginSettings = field(default_factory=PluginSettings)
     watch: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -98,7 +113,7 @@ class Settings:
         return asdict(self)
 
 
-_SECTIONS = ("llm", "embedder", "search", "answer", "ingest", "vector")
+_SECTIONS = ("llm", "embedder", "search", "answer", "ingest", "vector", "mcp")
 
 
 def _coerce(value: Any, typ: type, where: str) -> Any:
@@ -151,6 +166,7 @@ def load(path: Path | None = None) -> Settings:
             env = os.environ.get(f"SECONDME_{section.upper()}_{key.upper()}")
             if env is not None:
                 setattr(target, key, _coerce(env, _type_of(typ), f"{section}.{key}"))
+    settings.plugins.dirs = _plugin_dirs(data.get("plugins", {}), path)
     watch = data.get("watch", [])
     if not isinstance(watch, list):
         raise InputError(f"watch in {path} must be an array of tables ([[watch]])")
@@ -165,6 +181,19 @@ def load(path: Path | None = None) -> Settings:
     if settings.ingest.on_delete not in ("keep", "forget"):
         raise InputError(f"ingest.on_delete must be keep or forget, not {settings.ingest.on_delete!r}")
     return settings
+
+
+def _plugin_dirs(section: Any, path: Path) -> list[str]:
+    """``[plugins] dirs = ["~/my-plugins", ...]``: folders whose plugins load too."""
+    if not isinstance(section, dict):
+        raise InputError(f"[plugins] in {path} must be a table")
+    unknown = set(section) - {"dirs"}
+    if unknown:
+        raise InputError(f"unknown setting plugins.{sorted(unknown)[0]} in {path}", hint="known: dirs")
+    dirs = section.get("dirs", [])
+    if not isinstance(dirs, list) or not all(isinstance(d, str) for d in dirs):
+        raise InputError(f"plugins.dirs in {path} must be a list of folder paths")
+    return list(dirs)
 
 
 def _type_of(annotation: Any) -> type:

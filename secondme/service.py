@@ -23,11 +23,15 @@ from secondme.store.memories import Filters, MemoryStore, when_timestamp
 from secondme.store.sources import SourceStore
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
     import numpy as np
 
     from secondme.answer import Answer
     from secondme.models.embedder import Embedder
     from secondme.retrieve import Hit
+    from secondme.transfer import ImportReport
 
 # How many pending vectors a search brings up to date before answering (more: a warning).
 SEARCH_SYNC_LIMIT = 200
@@ -388,16 +392,22 @@ class Secondme:
         k: int | None = None,
         on_token: Callable[[str], None] | None = None,
         llm: Any = None,
-        search_mode: str = "hybrid",
+        mode: str = "hybrid",
         today: datetime | None = None,
     ) -> Answer:
-        """Answer ``question`` from memories with the local model (see :mod:`secondme.answer`)."""
+        """Answer ``question`` from memories with citations (see :mod:`secondme.answer`).
+
+        Not serialised: retrieval takes the core's lock, the model's writing does not.
+        """
         from secondme.answer import ask
+        from secondme.plugins import manager
 
         kwargs: dict[str, Any] = {}
         if today is not None:
             kwargs["today"] = today
-        return ask(self, question, k=k, on_token=on_token, llm=llm, search_mode=search_mode, **kwargs)
+        result = ask(self, question, k=k, on_token=on_token, llm=llm, search_mode=mode, **kwargs)
+        manager().hook.answer_given(question=result.question, answer=result)
+        return result
 
     # -- the vector index -------------------------------------------------------------------
 
@@ -581,4 +591,42 @@ class Secondme:
                 report.repaired = True
         if report.repaired:
             self.sync_vectors()
+        return report
+
+    # -- reading, asking, export and import (the faces: CLI, MCP, daemon) -------------------
+
+    @_serialised
+    def recent(
+        self,
+        limit: int = 20,
+        types: Sequence[MemoryType] = (),
+        since: str | None = None,
+        until: str | None = None,
+        include_vault: bool = False,
+    ) -> list[Memory]:
+        """The newest current memories (by event time, else recorded time)."""
+        filters = Filters(types=tuple(types), since=since, until=until, include_vault=include_vault)
+        return self.store.listing(filters, limit=limit)
+
+    @_serialised
+    def export(self, path: Path, format: str = "jsonl", include_vault: bool = False) -> None:
+        """Write every memory, its history and the tombstones to ``path`` (see :mod:`secondme.transfer`)."""
+        from secondme.errors import InputError
+        from secondme.transfer import Export, exporters
+
+        found = exporters()
+        if format not in found:
+            raise InputError(f"unknown export format {format!r}", hint=f"use one of {', '.join(found)}")
+        found[format](Export(self, include_vault=include_vault), path)
+
+    @_serialised
+    def restore(self, path: Path, merge: bool = False) -> ImportReport:
+        """Import a file written by ``export(format="jsonl")``: all of it or, on an error, nothing."""
+        from secondme.plugins import manager
+        from secondme.transfer import read_jsonl, restore
+
+        report = restore(self, read_jsonl(path), merge=merge)
+        hook = manager().hook
+        for memory in self.store.get_many(report.added_ids).values():
+            hook.memory_added(memory=memory)
         return report

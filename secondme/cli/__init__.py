@@ -39,6 +39,8 @@ def _root(
 def _register() -> None:
     from secondme.cli import admin, ingest, memories, search, transfer, tui, watch
     from secondme.cli import eval as eval_
+    from secondme.cli import mcp as mcp_
+    from secondme.cli import plugins as plugins_
 
     memories.register(app)
     search.register(app)
@@ -48,6 +50,8 @@ def _register() -> None:
     admin.register(app)
     tui.register(app)
     eval_.register(app)
+    mcp_.register(app)
+    plugins_.register(app)
 
 
 _register()
@@ -70,6 +74,13 @@ def main() -> None:
 
     debug = bool(os.environ.get("SECONDME_DEBUG"))
     try:
+        from secondme.plugins import add_commands, command_names
+
+        # Plugins load here, when mem runs, never when it is imported; a built-in command needs
+        # no plugin commands (they cannot take its name), so it skips the entry point scan.
+        words = [a for a in sys.argv[1:] if not a.startswith("-")]
+        if not words or words[0] not in command_names(app):
+            add_commands(app)
         app(standalone_mode=True)
     except SecondmeError as error:
         if debug:

@@ -65,7 +65,7 @@ def ask(
         sys.stdout.write(piece)
         sys.stdout.flush()
 
-    result = app.ask(question, k=k, on_token=None if json_ else stream, search_mode=_check_mode(mode))
+    result = app.ask(question, k=k, on_token=None if json_ else stream, mode=_check_mode(mode))
     if json_:
         emit_json(result.to_dict())
         return

@@ -1,4 +1,4 @@
-"""Moving memories in and out as JSON Lines: import, export."""
+"""Moving memories in and out: export (JSON Lines, Markdown, plugins' formats) and import."""
 
 from __future__ import annotations
 
@@ -85,13 +85,36 @@ def parse_jsonl(path: Path) -> list[Any]:
 def import_(
     file: Annotated[
         Path,
-        typer.Argument(help="A JSON Lines file: one memory per line (text, type, occurred_at, tags, ...)."),
+        typer.Argument(
+            help="A `mem export` file, or a JSON Lines file of memories (text, type, occurred_at, tags, ...)."
+        ),
     ],
+    merge: Annotated[
+        bool,
+        typer.Option(
+            "--merge", help="Add an export's memories to a home that has some already (new ids, no doubles)."
+        ),
+    ] = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Add memories from a JSON Lines file (unchanged ones are skipped, so it can run again)."""
-    from secondme.memory import MemoryType
+    """Restore a `mem export` file, or add memories from a JSON Lines file.
 
+    An export is restored whole (history, validity, provenance, tombstones) into an empty home,
+    or with --merge into one that has memories; a damaged or cut-short file imports nothing.
+    A plain JSON Lines file adds its memories (unchanged ones are skipped, so it can run again).
+    """
+    from secondme.memory import MemoryType
+    from secondme.transfer import is_export
+
+    if not file.is_file():
+        raise InputError(f"no such file: {file}")
+    if is_export(file):
+        report = _app().restore(file, merge=merge)
+        if json_:
+            emit_json(report.to_dict())
+        else:
+            typer.echo(f"Imported {file}: {report.describe()}")
+        return
     items = parse_jsonl(file)
     app = _app()
     added = unchanged = 0
@@ -115,32 +138,40 @@ def import_(
 
 
 def export(
+    path: Annotated[
+        Path | None,
+        typer.Argument(help="Where to write: a file (jsonl), a new folder (markdown); none: stdout (jsonl)."),
+    ] = None,
+    format_: Annotated[
+        str,
+        typer.Option(
+            "--format", "-f", help="jsonl (lossless, for `mem import`), markdown, or a plugin's format."
+        ),
+    ] = "jsonl",
+    include_vault: Annotated[
+        bool, typer.Option("--include-vault", help="Also export vault memories (exactly as stored).")
+    ] = False,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write to this file (default: stdout).")
+        Path | None, typer.Option("--output", "-o", help="The same as PATH (kept for older scripts).")
     ] = None,
 ) -> None:
-    """Write every memory (superseded ones included) as JSON Lines."""
-    from secondme.store.memories import Filters
+    """Write everything: every memory, its edit history, validity, provenance and the tombstones."""
+    import tempfile
 
+    target = path or output
     app = _app()
-    handle = open(output, "w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
-    try:
-        offset = 0
-        while True:
-            batch = app.listing(
-                Filters(include_superseded=True, include_vault=True),
-                limit=1000,
-                offset=offset,
-                newest_first=False,
-            )
-            if not batch:
-                break
-            for memory in batch:
-                handle.write(json.dumps(memory.to_dict(), ensure_ascii=False) + "\n")
-            offset += len(batch)
-    finally:
-        if output:
-            handle.close()
+    if target is not None:
+        app.export(target, format=format_, include_vault=include_vault)
+        typer.echo(f"Exported to {target}.")
+        return
+    if format_ != "jsonl":
+        raise InputError(f"the {format_} export needs a PATH", hint="only jsonl can go to stdout")
+    with tempfile.TemporaryDirectory() as scratch:
+        temp = Path(scratch) / "export.jsonl"
+        app.export(temp, format="jsonl", include_vault=include_vault)
+        with open(temp, encoding="utf-8") as handle:
+            for line in handle:
+                sys.stdout.write(line)
 
 
 def register(app: typer.Typer) -> None:

@@ -429,6 +429,11 @@ class MemoryStore:
                 if cursor.rowcount:
                     removed.append(memory_id)
                     self.conn.execute("DELETE FROM history WHERE memory_id = ?", (memory_id,))
+                    # A tombstone keeps the id and the time, never the content.
+                    self.conn.execute(
+                        "INSERT INTO forgotten (memory_id, forgotten_at) VALUES (?, ?)",
+                        (memory_id, timeparse.iso(timeparse.now())),
+                    )
                     self.conn.execute(
                         "UPDATE memories SET superseded_by = NULL WHERE superseded_by = ?",
                         (memory_id,),

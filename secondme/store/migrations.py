@@ -203,3 +203,13 @@ _M003 = [
     END
     """,
 ]
+
+
+@migrations(name="apps_forgotten")
+def apps_forgotten(db: Database) -> None:
+    """Tombstones: which memory ids were forgotten and when (nothing of their content)."""
+    db.execute(
+        "CREATE TABLE forgotten ("
+        "id INTEGER PRIMARY KEY, memory_id INTEGER NOT NULL, forgotten_at TEXT NOT NULL)"
+    )
+    db.execute("CREATE INDEX idx_forgotten_memory ON forgotten(memory_id)")
