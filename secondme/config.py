@@ -81,6 +81,7 @@ class VectorSettings:
     collection: str = "memories"
 
 
+@dataclass
 class MCPSettings:
     """The MCP server (``mem mcp``)."""
 
