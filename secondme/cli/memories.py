@@ -12,7 +12,7 @@ import typer
 
 from secondme.cli.options import JsonOpt, SinceOpt, TypeOpt, UntilOpt
 from secondme.cli.output import emit_json, memory_details, memory_line
-from secondme.errors import InputError
+from secondme.errors import InputError, NotFoundError, PartialError
 
 
 def _app():
@@ -194,13 +194,14 @@ def forget(
     missing = [i for i in memory_ids if i not in removed]
     if json_:
         emit_json({"forgotten": removed, "not_found": missing})
-    else:
+    elif removed:
+        typer.echo(f"Forgot {', '.join(f'#{i}' for i in removed)}")
+    if missing:
+        names = ", ".join(f"#{i}" for i in missing)
+        hint = "`mem list` shows the ids"
         if removed:
-            typer.echo(f"Forgot {', '.join(f'#{i}' for i in removed)}")
-        for memory_id in missing:
-            typer.echo(f"No memory #{memory_id}", err=True)
-    if missing and not removed:
-        raise typer.Exit(3)
+            raise PartialError(f"no memory {names}; the others were forgotten", hint=hint)
+        raise NotFoundError(f"no memory {names}", hint=hint)
 
 
 core_app = typer.Typer(
