@@ -20,17 +20,36 @@ from secondme.ingest.pipeline import Ingestor
 from secondme.service import Secondme
 from tests.conftest import run_mem
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
+SAMPLES = (Path(__file__).resolve().parents[2] / "shared" / "samples").resolve()
 CHATS = SAMPLES / "chats"
 needs_samples = pytest.mark.skipif(not SAMPLES.is_dir(), reason="shared samples not present")
 
-SUMMARY_KEYS = {"added", "updated", "unchanged", "skipped", "removed", "moved", "memories_added", "errors"}
+SUMMARY_KEYS = {
+    "added",
+    "updated",
+    "unchanged",
+    "skipped",
+    "removed",
+    "moved",
+    "memories_added",
+    "errors",
+    "warnings",
+}
+
+
+def expected_code(data) -> int:
+    """0, or for an ingest with files not taken: 6 when others were taken, else 1 (docs/errors.md)."""
+    if not isinstance(data, dict) or not data.get("errors") or "warnings" not in data:
+        return 0
+    taken = data["added"] + data["updated"] + data["unchanged"] + data["moved"]
+    return 6 if taken else 1
 
 
 def mem_json(*args: str, env: dict[str, str] | None = None):
     result = run_mem(*args, "--json", env=env)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    data = json.loads(result.stdout)
+    assert result.returncode == expected_code(data), result.stderr
+    return data
 
 
 def sources() -> dict[str, dict]:
@@ -165,16 +184,18 @@ def test_every_sample_ingests_with_its_messages_speakers_and_times():
 
     # The broken WhatsApp line is on record, with its file and line.
     status = mem_json("status")
-    assert {
+    warning = {
         "path": str(CHATS / "whatsapp_android_chat.txt"),
         "reason": "line 4: unreadable message header: '1/23/23, 3:22_AM - User 1: And let me know "
         "if anything changes' (rest of the file kept)",
-    }.items() <= status["errors"][0].items()
+    }
+    assert warning.items() <= status["errors"][0].items()
+    assert summary["warnings"] == [warning]
     assert status["sources"] == {"ok": 9} and status["pending_vectors"] == 0
 
-    # Again: nothing to do, nothing new, nothing rewritten.
+    # Again: nothing to do, nothing new, nothing rewritten; the warning is told again.
     again = mem_json("ingest", str(SAMPLES))
-    assert again == {**{k: 0 for k in SUMMARY_KEYS}, "unchanged": 9, "errors": []}
+    assert again == {**{k: 0 for k in SUMMARY_KEYS}, "unchanged": 9, "errors": [], "warnings": [warning]}
     app = Secondme()
     assert app.store.count() == 25
     assert app.store.conn.execute("SELECT COUNT(*) FROM history").fetchone()[0] == 0
@@ -432,7 +453,10 @@ def test_a_file_skipped_for_one_kind_is_read_when_asked_for_another(tmp_path):
     assert summary.errors == [
         {"path": str(export), "reason": "not a notes file secondme can read (looks like json)"}
     ]
-    assert ingestor.ingest_file(export, "notes") == "unchanged"  # same bytes, same question
+    # Same bytes, same question: no work, and the file is reported again.
+    again = pipeline.IngestSummary()
+    assert ingestor.ingest_file(export, "notes", again) == "skipped"
+    assert again.errors == summary.errors
     assert ingestor.ingest_file(export, "auto") == "added"
 
 

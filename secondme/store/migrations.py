@@ -203,3 +203,9 @@ _M003 = [
     END
     """,
 ]
+
+
+@migrations(name="hostile-source-warnings")
+def hostile_m001_source_warnings(db: Database) -> None:
+    """What was wrong with a file that was still taken, so that every ingest can tell it again."""
+    db.execute("ALTER TABLE sources ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]'")
