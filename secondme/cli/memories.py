@@ -91,12 +91,20 @@ def add(
         source_ref=source,
         label=label,
     )
-    memory, created = _app().add(new)
+    (parts,) = _app().add_parts([new])
+    memory, created = parts[0]
+    ids = [m.id for m, _ in parts]
     if json_:
-        emit_json({"id": memory.id, "type": memory.type.value, "created": created})
+        emit_json({"id": memory.id, "type": memory.type.value, "created": created, "ids": ids})
     else:
         verb = "Remembered" if created else "Already remembered"
-        typer.echo(f"{verb} #{memory.id} ({memory.type.value})")
+        if len(parts) == 1:
+            typer.echo(f"{verb} #{memory.id} ({memory.type.value})")
+        else:
+            # Too long for one memory: split, never cut (docs/errors.md, "Long texts").
+            verb = "Remembered" if any(c for _, c in parts) else "Already remembered"
+            shown = ", ".join(f"#{i}" for i in ids) if len(ids) <= 8 else f"#{ids[0]} … #{ids[-1]}"
+            typer.echo(f"{verb} in {len(parts)} parts {shown} ({memory.type.value})")
 
 
 def list_(

@@ -99,14 +99,15 @@ def import_(
     for new in items:
         if new.type is MemoryType.CORE and new.label:
             before = app.store.max_id()
-            memory = app.store.set_core(new.label, new.text)
+            memory = app.set_core(new.label, new.text)
             added += memory.id > before
             unchanged += memory.id <= before
         else:
             plain.append(new)
-    for _, created in app.add_many(plain):
-        added += created
-        unchanged += not created
+    for parts in app.add_parts(plain):  # a long text is stored in parts, each counted
+        for _, created in parts:
+            added += created
+            unchanged += not created
     app.sync_vectors()
     if json_:
         emit_json({"added": added, "unchanged": unchanged})

@@ -434,6 +434,8 @@ class Ingestor:
 
         Returns the file's memory ids, in file order.
         """
+        # Long chunks become several memories, cut where the core cuts every long text.
+        drafts = [part for draft in drafts for part in self.app.split(draft)]
         old_ids = json.loads(existing["memory_ids"]) if existing else []
         old = [m for m in self.store.get_many(old_ids).values() if m.superseded_by is None]
         by_hash: dict[tuple[str, str], Memory] = {(m.content_hash, m.type.value): m for m in old}
