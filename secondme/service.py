@@ -127,7 +127,7 @@ class Secondme:
         kind = MemoryType.parse(new.type)
         if kind is MemoryType.VAULT:
             return [new]  # a caption, never embedded nor quoted
-        max_chars = self.settings.answer.max_memory_chars
+        max_chars = max(1, self.settings.answer.max_memory_chars)
         head = new.title or new.label or new.subject
         text = new.text
         # Fits for sure: no tokenizer needed (a word piece is at least one visible character).

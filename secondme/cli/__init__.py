@@ -53,11 +53,14 @@ def _register() -> None:
 _register()
 
 
-def fail(error: SecondmeError) -> None:
-    """Print one line for a person and exit with the error's code."""
+def fail(error: SecondmeError, command: str = "") -> None:
+    """Print one line for a person and exit with the error's code.
+
+    An error raised without a hint gets the command's help as one, so every line has a hint.
+    """
     message = f"error: {one_line(error.message)}"
-    if error.hint:
-        message += f" ({one_line(error.hint)})"
+    hint = error.hint or f"see `{' '.join(['mem', *command.split()])} --help`"
+    message += f" ({one_line(hint)})"
     if sys.stderr.isatty():
         message = f"\x1b[31m{message}\x1b[0m"
     print(message, file=sys.stderr)
@@ -92,6 +95,11 @@ def main(args: list[str] | None = None) -> None:
     from typer._click import exceptions as click
 
     debug = bool(os.environ.get("SECONDME_DEBUG"))
+    argv = sys.argv[1:] if args is None else args
+    # The command's words ("core set"), for the default hint; option values may follow.
+    command = " ".join(word for word in argv[:2] if not word.startswith("-"))
+    if command.split()[:1] and command.split()[0] not in {"core", "config", "eval", "watch"}:
+        command = command.split()[0]
     try:
         # Not standalone: Click's usage errors come here instead of printing a usage box.
         result = app(args=args, prog_name="mem", standalone_mode=False)
@@ -114,7 +122,7 @@ def main(args: list[str] | None = None) -> None:
     except SecondmeError as error:
         if debug:
             raise
-        fail(error)
+        fail(error, command)
     except sqlite3.Error as error:
         if debug:
             raise

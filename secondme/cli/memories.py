@@ -26,7 +26,16 @@ def _read_text(text: str | None) -> str:
         return text
     if sys.stdin is None or sys.stdin.isatty():
         raise InputError("no text given", hint="pass it as an argument or pipe it on stdin")
-    return sys.stdin.read()
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        return sys.stdin.read()
+    # Bytes, decoded like an ingested file: invalid UTF-8 is read, and said, not a crash.
+    from secondme.ingest.sources.base import decode_checked
+
+    body, problem = decode_checked(stream.read())
+    if problem is not None:
+        typer.echo(f"warning: stdin: {problem.reason}", err=True)
+    return body
 
 
 def _types(values: list[str] | None):
