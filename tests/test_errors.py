@@ -71,3 +71,41 @@ def test_every_exit_code_is_documented():
     table = (REPO / "docs" / "errors.md").read_text()
     for code in EXIT_CODES:
         assert f"\n| {code} |" in table
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"text": "x", "type": true}', "line 1: type must be a string, not true"),
+        ('{"text": "x", "importance": "high"}', 'line 1: importance must be a number, not "high"'),
+        ('{"text": "x", "tags": "a"}', 'line 1: tags must be a list of strings, not "a"'),
+        ('{"text": ["x"]}', 'line 1: text must be a string, not ["x"]'),
+    ],
+)
+def test_import_refuses_fields_of_the_wrong_type_in_one_line(tmp_path, line, message):
+    from tests.cli_helpers import invoke
+
+    file = tmp_path / "in.jsonl"
+    file.write_text(line + "\n")
+    outcome = invoke(["import", str(file)])
+    assert outcome.code == EXIT_USAGE
+    assert message in one_error_line(outcome.stderr)
+
+
+def test_invalid_utf8_on_stdin_is_read_and_said(tmp_path):
+    from tests.cli_helpers import invoke
+
+    outcome = invoke(["add", "--json"], input="Caf\xe9 on Sunday".encode("latin-1"))
+    assert outcome.code == 0
+    assert outcome.stderr.startswith("warning: stdin: not UTF-8")
+    assert invoke(["show", "1", "--json"]).stdout.count("Café on Sunday") == 1
+
+
+def test_a_number_too_large_in_the_config_file_is_one_line(home):
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text("[answer]\nmax_memory_chars = 1e400\n")
+    result = run_mem("list")
+    assert result.returncode == EXIT_USAGE
+    assert "setting answer.max_memory_chars has the value inf, which is not a int" in one_error_line(
+        result.stderr
+    )
