@@ -285,7 +285,7 @@ WORDS = [
     "add", "search", "list", "show", "status", "export", "import", "core", "set", "config", "show",
     "path", "doctor", "models", "--json", "--type", "-t", "-k", "--k", "--limit", "-n", "--offset",
     "--since", "--until", "--mode", "--at", "--tag", "--label", "--kind", "--all", "--help", "-h",
-    "--version", "--", "-", "x", "1", "-5", "99999",
+    "--version", "--", "-", "x", "1", "-5", "99999", "forget", "edit", "watch", "tui", "eval", "ask",
 ]  # fmt: skip
 
 
@@ -293,9 +293,10 @@ WORDS = [
 def argv_soup(draw: st.DrawFn) -> Invocation:
     args = draw(st.lists(st.sampled_from(WORDS) | TEXT, min_size=0, max_size=6))
     # Commands that change or remove what exists, start processes or run for minutes are drawn
-    # by the other entry points, with safe arguments.
+    # by the other entry points with safe arguments; here they meet an unknown option, which
+    # must stop them before they do anything.
     if args[:1] and args[0] in {"forget", "edit", "watch", "tui", "eval", "ask", "ingest", "reindex"}:
-        args = ["list", *args[1:]]
+        args = [args[0], "--no-such-option", *args[1:]]
     return Invocation(args, input=draw(st.none() | TEXT))
 
 
