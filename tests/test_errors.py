@@ -27,6 +27,10 @@ def one_error_line(stderr: str) -> str:
         (["list", "--limit", "many"], EXIT_USAGE, "invalid value for '--limit'"),
         (["show"], EXIT_USAGE, "missing argument"),
         (["search", "x", "--no-such-option"], EXIT_USAGE, "no such option"),
+        # Larger than SQLite's integers (found by bench/fuzz.py: they crashed).
+        (["show", "99999999999999999999"], EXIT_USAGE, "less than or equal to 9223372036854775807"),
+        (["forget", "1", "99999999999999999999"], EXIT_USAGE, "invalid value for 'memory_ids'"),
+        (["list", "--offset", "99999999999999999999"], EXIT_USAGE, "invalid value for '--offset'"),
     ],
 )
 def test_usage_and_lookup_errors_are_one_line_with_a_hint(args, code, message):

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from secondme.cli.options import JsonOpt, SinceOpt, TypeOpt, UntilOpt
+from secondme.cli.options import MAX_INT, JsonOpt, SinceOpt, TypeOpt, UntilOpt
 from secondme.cli.output import emit_json, memory_details, memory_line
 from secondme.errors import InputError, NotFoundError, PartialError
 
@@ -120,8 +120,8 @@ def list_(
     type_: TypeOpt = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many to show.")] = 20,
-    offset: Annotated[int, typer.Option("--offset", min=0, help="Skip this many.")] = 0,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=MAX_INT, help="How many to show.")] = 20,
+    offset: Annotated[int, typer.Option("--offset", min=0, max=MAX_INT, help="Skip this many.")] = 0,
     all_: Annotated[bool, typer.Option("--all", help="Include superseded memories.")] = False,
     json_: JsonOpt = False,
 ) -> None:
@@ -143,7 +143,7 @@ def list_(
 
 
 def show(
-    memory_id: Annotated[int, typer.Argument(help="The memory's id.")],
+    memory_id: Annotated[int, typer.Argument(min=1, max=MAX_INT, help="The memory's id.")],
     json_: JsonOpt = False,
 ) -> None:
     """Show one memory with its history."""
@@ -157,7 +157,7 @@ def show(
 
 
 def edit(
-    memory_id: Annotated[int, typer.Argument(help="The memory's id.")],
+    memory_id: Annotated[int, typer.Argument(min=1, max=MAX_INT, help="The memory's id.")],
     text: Annotated[str | None, typer.Option("--text", help="The new text (default: open $EDITOR).")] = None,
     type_: Annotated[str | None, typer.Option("--type", "-t", help="Change the type.")] = None,
     at: Annotated[str | None, typer.Option("--at", help="Change when it happened.")] = None,
@@ -203,7 +203,9 @@ def _edit_in_editor(current: str) -> str:
 
 
 def forget(
-    memory_ids: Annotated[list[int], typer.Argument(help="Ids of the memories to remove for good.")],
+    memory_ids: Annotated[
+        list[int], typer.Argument(min=1, max=MAX_INT, help="Ids of the memories to remove for good.")
+    ],
     json_: JsonOpt = False,
 ) -> None:
     """Remove memories for good (database, full-text index, vectors and history)."""
