@@ -133,7 +133,7 @@ def _coerce(value: Any, typ: type, where: str) -> Any:
         if typ is float:
             return float(value)
         return str(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(1e400)
         raise InputError(
             f"setting {where} has the value {value!r}, which is not a {typ.__name__}",
             hint=f"fix it in {paths.config_path()} or the environment",

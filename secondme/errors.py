@@ -5,13 +5,20 @@ Core code raises these; only the CLI turns them into one line on stderr.
 
 from __future__ import annotations
 
-# Exit codes, in one place.
+# Exit codes, in one place (docs/errors.md states the rule every command follows).
 EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
+EXIT_ERROR = 1  # nothing was done: every item failed, or an unexpected error
+EXIT_USAGE = 2  # bad input: arguments, options, stdin, a file's content
 EXIT_NOT_FOUND = 3
 EXIT_MODEL = 4
 EXIT_STORE = 5
+EXIT_PARTIAL = 6  # some of the work was done, some was not; each failure was reported
+EXIT_INTERRUPTED = 130
+
+#: Every code a ``mem`` command may exit with.
+EXIT_CODES = frozenset(
+    {EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_MODEL, EXIT_STORE, EXIT_PARTIAL, EXIT_INTERRUPTED}
+)
 
 
 class SecondmeError(Exception):
@@ -52,3 +59,9 @@ class StoreError(SecondmeError):
     """The database or the vector index cannot be used."""
 
     exit_code = EXIT_STORE
+
+
+class PartialError(SecondmeError):
+    """Some of the work was done and some was not; the output already listed each failure."""
+
+    exit_code = EXIT_PARTIAL

@@ -24,7 +24,17 @@ def home(given: Path | str | None = None) -> Path:
         import platformdirs
 
         path = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        from secondme.errors import StoreError
+
+        # A home under (or at) a regular file, or in a folder one may not write.
+        reason = "a file is in the way" if isinstance(exc, (NotADirectoryError, FileExistsError)) else None
+        raise StoreError(
+            f"cannot use {path} as the data home: {reason or exc.strerror or exc}",
+            hint="point SECONDME_HOME at a folder you can write; a missing one is created",
+        ) from exc
     return path
 
 

@@ -11,7 +11,7 @@ import functools
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -217,15 +217,79 @@ class Secondme:
 
         Inside :meth:`transaction`, the vectors and the ``memory_added`` events wait for the
         caller (an ingest writes vectors in batches, after its files are committed).
+
+        One result per item: a text too long for one memory is stored in parts (see
+        :meth:`split`) and stands here as its first part; :meth:`add_parts` gives them all.
         """
+        return [parts[0] for parts in self.add_parts(items, dedupe=dedupe)]
+
+    @_serialised
+    def add_parts(self, items: Sequence[NewMemory], dedupe: bool = True) -> list[list[tuple[Memory, bool]]]:
+        """Like :meth:`add_many`, with every part of each item: ``[[(memory, created), ...], ...]``."""
+        groups = [self.split(item) for item in items]
         nested = self.store.conn.in_transaction
         with self.store.transaction():
-            results = self.store.add_many(items, dedupe=dedupe)
+            results = self.store.add_many([part for group in groups for part in group], dedupe=dedupe)
             self._unannounced.extend(memory for memory, created in results if created)
         if not nested:
             self.sync_vectors()
             self._announce()
-        return results
+        out: list[list[tuple[Memory, bool]]] = []
+        position = 0
+        for group in groups:
+            out.append(results[position : position + len(group)])
+            position += len(group)
+        return out
+
+    def split(self, new: NewMemory) -> list[NewMemory]:
+        """``new`` as memories that each fit the embedder and the answer prompt.
+
+        The one place long texts are cut (``mem add``, stdin, ``mem import`` and ingest all come
+        here): between paragraphs, else lines, sentences, words.  Parts keep every field and
+        carry ``metadata`` ``part`` (from 1), ``parts`` and ``part_of`` (shared by the parts).
+        A core memory goes into every prompt whole, so one that does not fit is refused.
+        """
+        from secondme.memory import content_hash
+        from secondme.textsplit import split_text, visible_length
+
+        kind = MemoryType.parse(new.type)
+        if kind is MemoryType.VAULT:
+            return [new]  # a caption, never embedded nor quoted
+        max_chars = max(1, self.settings.answer.max_memory_chars)
+        head = new.title or new.label or new.subject
+        text = new.text
+        # Fits for sure: no tokenizer needed (a word piece is at least one visible character).
+        sure = sum(not c.isspace() for c in f"{head or ''}: {text}") + 2
+        if visible_length(text) <= max_chars and sure <= self.settings.embedder.max_tokens:
+            return [new]
+        count = self.count_tokens
+        budget = self.settings.embedder.max_tokens - 2 - (count(f"{head}:") if head else 0)
+        pieces = split_text(text, max(1, budget), max_chars, count)
+        if len(pieces) <= 1:
+            return [new]
+        if kind is MemoryType.CORE:
+            from secondme.errors import InputError
+
+            raise InputError(
+                f"a core memory must fit in one memory ({max_chars} characters, "
+                f"{self.settings.embedder.max_tokens} tokens); this one needs {len(pieces)}",
+                hint="shorten it, or store the long text with another --type",
+            )
+        key = content_hash(text)[:16]
+        parts = []
+        for number, piece in enumerate(pieces, start=1):
+            metadata = {**new.metadata, "part": number, "parts": len(pieces), "part_of": key}
+            parts.append(replace(new, text=piece, metadata=metadata, tags=list(new.tags)))
+        return parts
+
+    def count_tokens(self, text: str) -> int:
+        """Word-piece tokens of ``text`` for the embedder (an estimate when it has no tokenizer)."""
+        counter = getattr(self.embedder, "count_tokens", None)
+        if callable(counter):
+            return int(counter(text))
+        from secondme.textsplit import estimate_tokens
+
+        return estimate_tokens(text)
 
     @_serialised
     def edit(self, memory_id: int, change: str = "edit", **fields: Any) -> Memory:
@@ -245,6 +309,7 @@ class Secondme:
     @_serialised
     def set_core(self, label: str, value: str) -> Memory:
         """Set a core memory (the previous value is superseded, not lost)."""
+        self.split(NewMemory(text=value, type=MemoryType.CORE, label=label))  # refuses a long one
         memory = self.store.set_core(label, value)
         self.sync_vectors()
         return memory

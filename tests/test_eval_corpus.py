@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from dataclasses import fields
 from datetime import datetime
@@ -104,11 +103,10 @@ def test_vocabulary_is_varied(corpus):
     assert len(words) > 1500
 
 
-def test_one_hundred_thousand_items_in_a_few_seconds():
-    start = time.perf_counter()
+def test_one_hundred_thousand_items_are_generated():
+    # How fast is a benchmark's question (bench/), not a test's.
     count = sum(1 for _ in generate_corpus(100_000))
     assert count == 100_000
-    assert time.perf_counter() - start < 15  # about 2 s on a small machine; slack for CI
 
 
 def test_perf_queries(corpus):

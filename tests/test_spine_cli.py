@@ -24,7 +24,7 @@ def seeded():
 
 def test_add_and_search(seeded):
     dentist, lisbon = seeded
-    assert dentist == {"id": 1, "type": "semantic", "created": True}
+    assert dentist == {"id": 1, "type": "semantic", "created": True, "ids": [1]}
     assert lisbon["type"] == "episodic"  # guessed: it has an event time
     hits = mem_json("search", "dentist")
     assert hits[0]["id"] == dentist["id"]

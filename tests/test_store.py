@@ -20,7 +20,15 @@ def test_database_uses_wal_and_named_migrations(store):
     assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store.conn.execute("PRAGMA busy_timeout").fetchone()[0] == 15000
     names = [r[0] for r in store.conn.execute("SELECT name FROM _sqlite_migrations")]
-    assert sorted(names) == ["apps_forgotten", "m001_memories", "m002_sources_and_queue", "m003_vector_dirty"]
+    assert sorted(names) == sorted(
+        [
+            "m001_memories",
+            "m002_sources_and_queue",
+            "m003_vector_dirty",
+            "apps_forgotten",
+            "hostile-source-warnings",
+        ]
+    )
     # Opening again applies nothing twice.
     again = connect(paths.db_path())
     assert [r[0] for r in again.conn.execute("SELECT name FROM _sqlite_migrations")] == names

@@ -42,7 +42,11 @@ def doctor(
         else:
             typer.echo("Run `mem doctor --repair` to fix this.")
     if not report.healthy and not report.repaired:
-        raise typer.Exit(1)
+        from secondme.errors import SecondmeError
+
+        raise SecondmeError(
+            "the vector index disagrees with the database", hint="run `mem doctor --repair` to fix it"
+        )
 
 
 def models(

@@ -160,7 +160,7 @@ def recheck(
     json_: JsonOpt = False,
 ) -> None:
     """Recompute a report's numbers from its per-question records; exit 1 if any disagree."""
-    from secondme.errors import EXIT_ERROR
+    from secondme.errors import SecondmeError
     from secondme.eval.recheck import recheck as run_recheck
 
     summary, mismatches = run_recheck(report)
@@ -174,7 +174,10 @@ def recheck(
         cells = sum(len(metrics) for metrics in summary["overall"].values())
         typer.echo(f"{report}: every number agrees with its records ({cells} overall cells checked)")
     if mismatches:
-        raise typer.Exit(EXIT_ERROR)
+        raise SecondmeError(
+            f"{len(mismatches)} numbers in {report} disagree with its records",
+            hint="the report was edited or written by another version; run the benchmark again",
+        )
 
 
 def _sizes(text: str) -> list[int]:

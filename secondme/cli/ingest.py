@@ -54,23 +54,41 @@ def ingest(
         summary = _with_progress(ingestor, paths, kind)
     if json_:
         emit_json(summary.to_dict())
+    else:
+        typer.echo(
+            f"{summary.added} added, {summary.updated} updated, {summary.unchanged} unchanged, "
+            f"{summary.moved} moved, {summary.removed} removed, {summary.skipped} skipped, "
+            f"{len(summary.errors)} not taken, {len(summary.warnings)} warnings "
+            f"({summary.memories_added} new memories)"
+        )
+        for entry in summary.warnings:
+            typer.echo(f"warning: {entry['path']}: {entry['reason']}", err=True)
+        for entry in summary.errors:
+            typer.echo(f"not taken: {entry['path']}: {entry['reason']}", err=True)
+    check_outcome(summary)
+
+
+def check_outcome(summary: Any) -> None:
+    """Raise the error that ends an ingest with files not taken: partial or total (docs/errors.md)."""
+    from secondme.errors import PartialError, SecondmeError
+
+    failed = len(summary.errors)
+    if not failed:
         return
-    typer.echo(
-        f"{summary.added} added, {summary.updated} updated, {summary.unchanged} unchanged, "
-        f"{summary.moved} moved, {summary.removed} removed, {summary.skipped} skipped, "
-        f"{len(summary.errors)} problems ({summary.memories_added} new memories)"
-    )
-    for error in summary.errors[:20]:
-        typer.echo(f"  {error['path']}: {error['reason']}", err=True)
-    if len(summary.errors) > 20:
-        typer.echo(f"  … and {len(summary.errors) - 20} more (see `mem status`)", err=True)
+    hint = "each file is listed above, and in `mem status`"
+    if summary.taken:
+        raise PartialError(f"{failed} of {failed + summary.taken} files were not taken", hint=hint)
+    if failed == 1:
+        only = summary.errors[0]
+        raise SecondmeError(f"{only['path']} was not taken: {only['reason']}", hint=hint)
+    raise SecondmeError(f"none of the {failed} files was taken", hint=hint)
 
 
 def _with_progress(ingestor: Any, paths: list[Path], kind: str) -> Any:
     """Ingest with a progress bar on the terminal: files first, then the vectors."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    total = sum(1 for _ in ingestor.walk(paths))
+    total = sum(1 for _ in ingestor.walk(paths))  # links and unlistable folders are told later
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),

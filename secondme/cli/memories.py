@@ -10,9 +10,9 @@ from typing import Annotated
 
 import typer
 
-from secondme.cli.options import JsonOpt, SinceOpt, TypeOpt, UntilOpt
+from secondme.cli.options import MAX_INT, JsonOpt, SinceOpt, TypeOpt, UntilOpt
 from secondme.cli.output import emit_json, memory_details, memory_line
-from secondme.errors import InputError
+from secondme.errors import InputError, NotFoundError, PartialError
 
 
 def _app():
@@ -26,7 +26,16 @@ def _read_text(text: str | None) -> str:
         return text
     if sys.stdin is None or sys.stdin.isatty():
         raise InputError("no text given", hint="pass it as an argument or pipe it on stdin")
-    return sys.stdin.read()
+    stream = getattr(sys.stdin, "buffer", None)
+    if stream is None:
+        return sys.stdin.read()
+    # Bytes, decoded like an ingested file: invalid UTF-8 is read, and said, not a crash.
+    from secondme.ingest.sources.base import decode_checked
+
+    body, problem = decode_checked(stream.read())
+    if problem is not None:
+        typer.echo(f"warning: stdin: {problem.reason}", err=True)
+    return body
 
 
 def _types(values: list[str] | None):
@@ -91,20 +100,28 @@ def add(
         source_ref=source,
         label=label,
     )
-    memory, created = _app().add(new)
+    (parts,) = _app().add_parts([new])
+    memory, created = parts[0]
+    ids = [m.id for m, _ in parts]
     if json_:
-        emit_json({"id": memory.id, "type": memory.type.value, "created": created})
+        emit_json({"id": memory.id, "type": memory.type.value, "created": created, "ids": ids})
     else:
         verb = "Remembered" if created else "Already remembered"
-        typer.echo(f"{verb} #{memory.id} ({memory.type.value})")
+        if len(parts) == 1:
+            typer.echo(f"{verb} #{memory.id} ({memory.type.value})")
+        else:
+            # Too long for one memory: split, never cut (docs/errors.md, "Long texts").
+            verb = "Remembered" if any(c for _, c in parts) else "Already remembered"
+            shown = ", ".join(f"#{i}" for i in ids) if len(ids) <= 8 else f"#{ids[0]} … #{ids[-1]}"
+            typer.echo(f"{verb} in {len(parts)} parts {shown} ({memory.type.value})")
 
 
 def list_(
     type_: TypeOpt = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="How many to show.")] = 20,
-    offset: Annotated[int, typer.Option("--offset", min=0, help="Skip this many.")] = 0,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=MAX_INT, help="How many to show.")] = 20,
+    offset: Annotated[int, typer.Option("--offset", min=0, max=MAX_INT, help="Skip this many.")] = 0,
     all_: Annotated[bool, typer.Option("--all", help="Include superseded memories.")] = False,
     json_: JsonOpt = False,
 ) -> None:
@@ -126,7 +143,7 @@ def list_(
 
 
 def show(
-    memory_id: Annotated[int, typer.Argument(help="The memory's id.")],
+    memory_id: Annotated[int, typer.Argument(min=1, max=MAX_INT, help="The memory's id.")],
     json_: JsonOpt = False,
 ) -> None:
     """Show one memory with its history."""
@@ -140,7 +157,7 @@ def show(
 
 
 def edit(
-    memory_id: Annotated[int, typer.Argument(help="The memory's id.")],
+    memory_id: Annotated[int, typer.Argument(min=1, max=MAX_INT, help="The memory's id.")],
     text: Annotated[str | None, typer.Option("--text", help="The new text (default: open $EDITOR).")] = None,
     type_: Annotated[str | None, typer.Option("--type", "-t", help="Change the type.")] = None,
     at: Annotated[str | None, typer.Option("--at", help="Change when it happened.")] = None,
@@ -186,7 +203,9 @@ def _edit_in_editor(current: str) -> str:
 
 
 def forget(
-    memory_ids: Annotated[list[int], typer.Argument(help="Ids of the memories to remove for good.")],
+    memory_ids: Annotated[
+        list[int], typer.Argument(min=1, max=MAX_INT, help="Ids of the memories to remove for good.")
+    ],
     json_: JsonOpt = False,
 ) -> None:
     """Remove memories for good (database, full-text index, vectors and history)."""
@@ -194,13 +213,14 @@ def forget(
     missing = [i for i in memory_ids if i not in removed]
     if json_:
         emit_json({"forgotten": removed, "not_found": missing})
-    else:
+    elif removed:
+        typer.echo(f"Forgot {', '.join(f'#{i}' for i in removed)}")
+    if missing:
+        names = ", ".join(f"#{i}" for i in missing)
+        hint = "`mem list` shows the ids"
         if removed:
-            typer.echo(f"Forgot {', '.join(f'#{i}' for i in removed)}")
-        for memory_id in missing:
-            typer.echo(f"No memory #{memory_id}", err=True)
-    if missing and not removed:
-        raise typer.Exit(3)
+            raise PartialError(f"no memory {names}; the others were forgotten", hint=hint)
+        raise NotFoundError(f"no memory {names}", hint=hint)
 
 
 core_app = typer.Typer(

@@ -6,6 +6,9 @@ from typing import Annotated
 
 import typer
 
+#: The largest integer SQLite stores: ids, limits and offsets above it are usage errors.
+MAX_INT = 2**63 - 1
+
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 KOpt = Annotated[int | None, typer.Option("-k", "--k", min=1, max=1000, help="How many memories to use.")]
 TypeOpt = Annotated[

@@ -35,6 +35,30 @@ _FIELDS = {
 }
 
 
+# What each field must hold; every other known field is text.
+_NUMBERS = {"importance"}
+_LISTS = {"tags"}
+_OBJECTS = {"metadata"}
+
+
+def _check_type(key: str, value: Any) -> None:
+    """Refuse a field of the wrong JSON type with a message naming it (not a crash later)."""
+    if key in _NUMBERS:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        wanted = "a number"
+    elif key in _LISTS:
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        wanted = "a list of strings"
+    elif key in _OBJECTS:
+        ok = isinstance(value, dict)
+        wanted = "an object"
+    else:
+        ok = isinstance(value, str)
+        wanted = "a string"
+    if not ok:
+        raise ValueError(f"{key} must be {wanted}, not {json.dumps(value)[:40]}")
+
+
 def parse_jsonl(path: Path) -> list[Any]:
     """Read memories from a JSON Lines file; every bad line is an error naming the line."""
     from secondme import timeparse
@@ -69,6 +93,8 @@ def parse_jsonl(path: Path) -> list[Any]:
             if unknown:
                 raise ValueError(f"unknown fields {sorted(unknown)}")
             values = {k: v for k, v in data.items() if k in _FIELDS and v is not None}
+            for key, value in values.items():
+                _check_type(key, value)
             for key in ("occurred_at", "valid_from", "valid_to"):
                 if key in values:
                     values[key] = timeparse.iso(timeparse.parse_when(str(values[key])))
@@ -127,9 +153,10 @@ def import_(
             unchanged += memory.id <= before
         else:
             plain.append(new)
-    for _, created in app.add_many(plain):
-        added += created
-        unchanged += not created
+    for parts in app.add_parts(plain):  # a long text is stored in parts, each counted
+        for _, created in parts:
+            added += created
+            unchanged += not created
     app.sync_vectors()
     if json_:
         emit_json({"added": added, "unchanged": unchanged})

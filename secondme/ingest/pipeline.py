@@ -7,6 +7,7 @@ watcher, its queue entry), so a crash at any point leaves either all of it or no
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -72,6 +73,14 @@ class IngestSummary:
     moved: int = 0
     memories_added: int = 0
     errors: list[dict[str, str]] = field(default_factory=list)
+    """Files not taken, and why: one entry per file, on every run."""
+    warnings: list[dict[str, str]] = field(default_factory=list)
+    """Files taken, with something the person should know (a fallback encoding, lines not read)."""
+
+    @property
+    def taken(self) -> int:
+        """Files whose content is in the store after this run."""
+        return self.added + self.updated + self.unchanged + self.moved
 
     def count(self, outcome: str) -> None:
         """Add one file's outcome."""
@@ -88,6 +97,7 @@ class IngestSummary:
             "moved": self.moved,
             "memories_added": self.memories_added,
             "errors": self.errors,
+            "warnings": self.warnings,
         }
 
 
@@ -169,10 +179,14 @@ class Ingestor:
 
     # -- finding files ----------------------------------------------------------------------
 
-    def walk(self, paths: Iterable[Path]) -> Iterator[tuple[Path, Path]]:
+    def walk(
+        self, paths: Iterable[Path], on_skip: Callable[[Path, str], None] | None = None
+    ) -> Iterator[tuple[Path, Path]]:
         """(file, root) for every file under ``paths`` that is not ignored, in a stable order.
 
         A file named explicitly is always taken; ignore rules apply to what folders hold.
+        Symbolic links inside folders are not followed (a link could pull in files from anywhere,
+        or loop); they and folders that cannot be listed go to ``on_skip(path, reason)``.
         """
         for given in paths:
             root = given.expanduser().resolve()
@@ -181,13 +195,32 @@ class Ingestor:
                 continue
             if not root.is_dir():
                 continue
-            for directory, dirs, files in os.walk(root):
+
+            def unlistable(error: OSError) -> None:
+                if on_skip is not None and error.filename:
+                    on_skip(Path(error.filename), f"cannot list the folder: {error.strerror or error}")
+
+            for directory, dirs, files in os.walk(root, onerror=unlistable):
                 here = Path(directory)
-                dirs[:] = sorted(d for d in dirs if not self.ignore.ignored(here / d, root))
+                kept = []
+                for name in sorted(dirs):
+                    if self.ignore.ignored(here / name, root):
+                        continue
+                    if (here / name).is_symlink():
+                        if on_skip is not None:
+                            on_skip(here / name, _link_reason(here / name))
+                        continue
+                    kept.append(name)
+                dirs[:] = kept
                 for name in sorted(files):
                     file = here / name
-                    if not self.ignore.ignored(file, root) and not file.is_symlink():
-                        yield file, root
+                    if self.ignore.ignored(file, root):
+                        continue
+                    if file.is_symlink():
+                        if on_skip is not None:
+                            on_skip(file, _link_reason(file))
+                        continue
+                    yield file, root
 
     def sources(self, kind: str = "auto") -> list[Source]:
         """The sources that may read a file of this kind."""
@@ -263,7 +296,13 @@ class Ingestor:
             and (existing["status"] == "ok" or (existing["status"] == "skipped" and existing["kind"] == kind))
         ):
             # Unchanged since last time, or a file already left alone for the same kind of
-            # reading (no text in it, a format nobody reads): no work at all.
+            # reading (no text in it, a format nobody reads): no work at all, but what was
+            # not taken, or taken with a warning, is told again on every run.
+            if existing["status"] == "skipped":
+                summary.errors.append({"path": str(path), "reason": existing["error"] or "skipped"})
+                return self._finish("skipped", summary, on_done)
+            for reason in json.loads(existing.get("warnings") or "[]"):
+                summary.warnings.append({"path": str(path), "reason": reason})
             return self._finish("unchanged", summary, on_done)
         if stat.st_size > limit:
             return self._fail(
@@ -285,6 +324,8 @@ class Ingestor:
                 self._save_source(path, **seen)
                 if on_done:
                     on_done()
+            for reason in json.loads(existing.get("warnings") or "[]"):
+                summary.warnings.append({"path": str(path), "reason": reason})
             summary.unchanged += 1
             return "unchanged"
         if existing is None and self._adopt_moved(path, digest, stat, on_done):
@@ -312,6 +353,7 @@ class Ingestor:
             return self._fail(path, reason, summary, on_done, status="skipped", kind=kind, **seen)
         had_memories = bool(existing and json.loads(existing["memory_ids"]))
         outcome = "updated" if had_memories else "added"
+        warnings = [f"{p.where}: {p.reason} (rest of the file kept)" for p in result.problems]
         with self.app.transaction():
             ids = self._store_drafts(path, result.drafts, existing)
             self._save_source(
@@ -323,13 +365,15 @@ class Ingestor:
                 error=None,
                 memory_ids=json.dumps(ids),
                 problems=len(result.problems),
+                warnings=json.dumps(warnings),
                 last_ingested=timeparse.iso(timeparse.now()),
                 **seen,
             )
-            for problem in result.problems:
-                self._log_error(path, f"{problem.where}: {problem.reason} (rest of the file kept)")
+            for warning in warnings:
+                self._log_error(path, warning)
             if on_done:
                 on_done()
+        summary.warnings.extend({"path": str(path), "reason": w} for w in warnings)
         summary.memories_added += self.created
         summary.count(outcome)
         return outcome
@@ -341,6 +385,8 @@ class Ingestor:
 
         Returns the file's memory ids, in file order.
         """
+        # Long chunks become several memories, cut where the core cuts every long text.
+        drafts = [part for draft in drafts for part in self.app.split(draft)]
         old_ids = json.loads(existing["memory_ids"]) if existing else []
         old = [m for m in self.app.get_many(old_ids).values() if m.superseded_by is None]
         by_hash: dict[tuple[str, str], Memory] = {(m.content_hash, m.type.value): m for m in old}
@@ -511,7 +557,12 @@ class Ingestor:
         summary = summary if summary is not None else IngestSummary()
         paths = list(paths)
         pending_files = pending_memories = 0
-        for file, _root in self.walk(paths):
+
+        def left_out(path: Path, reason: str) -> None:
+            status = "error" if reason.startswith("cannot") else "skipped"
+            self._fail(path, reason, summary, None, status=status)
+
+        for file, _root in self.walk(paths, on_skip=left_out):
             outcome = self.ingest_file(file, kind, summary)
             if progress:
                 progress(file, outcome)
@@ -544,7 +595,8 @@ class Ingestor:
             rows = self.rows_under(root)
             exact = self.source_row(root)
             for row in [*rows, *([exact] if exact else [])]:
-                if row["status"] != "gone" and not Path(row["path"]).exists():
+                gone = not Path(row["path"]).exists() and not Path(row["path"]).is_symlink()
+                if row["status"] != "gone" and gone:
                     self.remove(Path(row["path"]))
                     count += 1
         return count
@@ -558,6 +610,19 @@ def _human_size(size: int) -> str:
     if size < 1024 * 1024:
         return f"{size / 1024:.1f} KB"
     return f"{size / (1024 * 1024):.1f} MB"
+
+
+def _link_reason(path: Path) -> str:
+    """Why a symbolic link found in a folder was not taken."""
+    try:
+        path.resolve(strict=True)
+    except RuntimeError:  # Python 3.11 reports a loop this way
+        return "a symbolic link loop (links inside folders are not followed)"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symbolic link loop (links inside folders are not followed)"
+        return "a broken symbolic link (links inside folders are not followed)"
+    return "a symbolic link (links inside folders are not followed; name the target to ingest it)"
 
 
 def _cannot_read(exc: OSError) -> str:

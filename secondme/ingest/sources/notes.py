@@ -542,6 +542,25 @@ def parse_note(path: Path) -> ParseResult:
                     },
                 )
             )
+    headings = [s for s in sections if s.heading_line]
+    if not drafts and headings:
+        # A note that is only a heading ("# Call the plumber about the leak") says something.
+        said = [" > ".join(s.path) for s in headings]
+        first, last = headings[0].heading_line or 1, headings[-1].heading_line or 1
+        drafts.append(
+            NewMemory(
+                text="\n".join(said),
+                type=MemoryType.RESOURCE,
+                source_kind="note",
+                source_ref=f"{path}:{first}-{last}",
+                occurred_at=occurred_at,
+                tags=list(tags),
+                title=title,
+                resource_kind="note",
+                path=absolute,
+                metadata={"format": fmt, "links": [], "heading": None, "chunk": 0, "lines": [first, last]},
+            )
+        )
     if not drafts:
         problems.append(ParseProblem("whole file", "the note has no text"))
     return ParseResult(format=fmt, drafts=drafts, messages=[], problems=problems)

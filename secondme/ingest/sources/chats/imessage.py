@@ -129,7 +129,8 @@ def _parse(path: Path, conn: sqlite3.Connection) -> ParseResult:
     chat_cols = _columns(conn, "chat") if has_chat else set()
     chat_name = "NULL"
     if has_chat:
-        parts = [f"c.{c}" for c in ("display_name", "chat_identifier") if c in chat_cols]
+        # Messages leaves display_name '' (not NULL) for one-to-one chats.
+        parts = [f"NULLIF(c.{c}, '')" for c in ("display_name", "chat_identifier") if c in chat_cols]
         chat_name = f"COALESCE({', '.join(parts)}, NULL)" if parts else "NULL"
     joins = "LEFT JOIN handle h ON h.ROWID = m.handle_id"
     if has_join:
