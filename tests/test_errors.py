@@ -84,6 +84,7 @@ def test_every_exit_code_is_documented():
         ('{"text": "x", "importance": "high"}', 'line 1: importance must be a number, not "high"'),
         ('{"text": "x", "tags": "a"}', 'line 1: tags must be a list of strings, not "a"'),
         ('{"text": ["x"]}', 'line 1: text must be a string, not ["x"]'),
+        ('{"type": "semantic"}', 'line 1: no "text" field'),
     ],
 )
 def test_import_refuses_fields_of_the_wrong_type_in_one_line(tmp_path, line, message):

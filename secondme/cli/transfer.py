@@ -95,6 +95,8 @@ def parse_jsonl(path: Path) -> list[Any]:
             values = {k: v for k, v in data.items() if k in _FIELDS and v is not None}
             for key, value in values.items():
                 _check_type(key, value)
+            if "text" not in values:
+                raise ValueError('no "text" field')
             for key in ("occurred_at", "valid_from", "valid_to"):
                 if key in values:
                     values[key] = timeparse.iso(timeparse.parse_when(str(values[key])))

@@ -116,10 +116,12 @@ def load_conversation(app: Secondme, conversation: LocomoConversation) -> dict[i
     position = {ref: i for i, ref in enumerate(order)}
     drafts = drafts_from_messages(messages, f"locomo/{conversation.sample_id}", "locomo")
     turns_of: dict[int, list[str]] = {}
-    for draft, (memory, _created) in zip(drafts, app.add_many(drafts), strict=True):
-        # A window with the same text as an earlier one is stored once: it holds both.
-        held = turns_of.setdefault(memory.id, [])
-        held.extend(t for t in window_turns(draft, order, position) if t not in held)
+    for draft, parts in zip(drafts, app.add_parts(drafts), strict=True):
+        # A window with the same text as an earlier one is stored once: it holds both.  A window
+        # too long for one memory is stored in parts: each part stands for the window's turns.
+        for memory, _created in parts:
+            held = turns_of.setdefault(memory.id, [])
+            held.extend(t for t in window_turns(draft, order, position) if t not in held)
     return turns_of
 
 

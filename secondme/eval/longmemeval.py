@@ -101,12 +101,14 @@ def load_haystack(app: Secondme, question: LmeQuestion) -> dict[int, list[str]]:
 
     drafts = drafts_from_messages(haystack_messages(question), f"longmemeval/{question.question_id}", "lme")
     sessions_of: dict[int, list[str]] = {}
-    for draft, (memory, _created) in zip(drafts, app.add_many(drafts), strict=True):
-        # Identical windows are stored once (the same session can appear twice in a haystack).
-        held = sessions_of.setdefault(memory.id, [])
+    for draft, parts in zip(drafts, app.add_parts(drafts), strict=True):
+        # Identical windows are stored once (the same session can appear twice in a haystack);
+        # a window too long for one memory is stored in parts, each standing for its session.
         session = str(draft.metadata.get("conversation"))
-        if session not in held:
-            held.append(session)
+        for memory, _created in parts:
+            held = sessions_of.setdefault(memory.id, [])
+            if session not in held:
+                held.append(session)
     return sessions_of
 
 
