@@ -12,6 +12,7 @@ EXIT_USAGE = 2
 EXIT_NOT_FOUND = 3
 EXIT_MODEL = 4
 EXIT_STORE = 5
+EXIT_VAULT = 6
 
 
 class SecondmeError(Exception):
@@ -52,3 +53,21 @@ class StoreError(SecondmeError):
     """The database or the vector index cannot be used."""
 
     exit_code = EXIT_STORE
+
+
+class VaultError(SecondmeError):
+    """The vault cannot be opened or an entry cannot be read."""
+
+    exit_code = EXIT_VAULT
+
+
+class VaultLockedError(VaultError):
+    """The vault's key is out of reach: no keyring, a locked keyring, or no passphrase given."""
+
+
+class WrongPassphraseError(VaultError):
+    """The passphrase does not open the vault's key."""
+
+
+class TamperedError(VaultError):
+    """A ciphertext or the wrapped key failed its authentication check."""

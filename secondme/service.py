@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from secondme.models.embedder import Embedder
     from secondme.retrieve import Hit
+    from secondme.vault import Vault
 
 # How many pending vectors a search brings up to date before answering (more: a warning).
 SEARCH_SYNC_LIMIT = 200
@@ -65,6 +66,8 @@ class Secondme:
         self.store = MemoryStore(connect(self.db_path), self.db_path)
         self.chroma_dir = paths.chroma_dir()
         self._embedder: Embedder | None = embedder
+        self._vault: Vault | None = None
+        paths.secure_tree(self.db_path.parent)
 
     # -- models -----------------------------------------------------------------------------
 
@@ -88,8 +91,15 @@ class Secondme:
         return self.add_many([new], dedupe=dedupe)[0]
 
     def add_many(self, items: Sequence[NewMemory], dedupe: bool = True) -> list[tuple[Memory, bool]]:
-        """Store memories in one transaction, then bring the vector index up to date."""
-        results = self.store.add_many(items, dedupe=dedupe)
+        """Store memories in one transaction, then bring the vector index up to date.
+
+        Secrets in the text move to the vault first (see :meth:`protect`).
+        """
+        with self.store.transaction():
+            results = self.store.add_many([self.protect(new) for new in items], dedupe=dedupe)
+            for memory, created in results:
+                if created and memory.type is MemoryType.VAULT and memory.label:
+                    self.vault.store.set_memory(memory.label, memory.id)
         self.sync_vectors()
         from secondme.plugins import manager
 
@@ -100,8 +110,19 @@ class Secondme:
         return results
 
     def edit(self, memory_id: int, **fields: Any) -> Memory:
-        """Change a memory (history kept) and re-index it."""
-        memory = self.store.update(memory_id, **fields)
+        """Change a memory (history kept) and re-index it; secrets in a new text go to the vault."""
+        with self.store.transaction():
+            current = self.store.get(memory_id)
+            kind = MemoryType.parse(fields.get("type", current.type))
+            if "text" in fields or kind is not current.type:
+                draft = NewMemory(text=str(fields.get("text", current.text)), type=kind, label=current.label)
+                protected = self.protect(draft)
+                if "text" in fields or protected.text != current.text:
+                    fields["text"] = protected.text
+                if kind is MemoryType.VAULT and protected.label:
+                    fields.setdefault("label", protected.label)
+                    self.vault.store.set_memory(protected.label, memory_id)
+            memory = self.store.update(memory_id, **fields)
         self.sync_vectors()
         return memory
 
@@ -112,25 +133,110 @@ class Secondme:
         return memory
 
     def set_core(self, label: str, value: str) -> Memory:
-        """Set a core memory (the previous value is superseded, not lost)."""
-        memory = self.store.set_core(label, value)
+        """Set a core memory (the previous value is superseded, not lost); secrets go to the vault."""
+        with self.store.transaction():
+            memory = self.store.set_core(label, self.scrub(value))
         self.sync_vectors()
         return memory
 
-    def forget(self, ids: Sequence[int]) -> list[int]:
-        """Remove memories from SQLite (and FTS, by trigger), history and Chroma."""
-        removed = self.store.forget(ids)
+    def forget(self, ids: Sequence[int], reason: str = "by id") -> list[int]:
+        """Remove memories for good: rows, history, earlier versions, FTS segments, the WAL and vectors.
+
+        Only a tombstone (id, time, ``reason``) stays.  ``reason`` must not quote the memory.
+        """
+        wanted = self.store.with_earlier_versions(ids)
+        vault_labels = [
+            m.label for m in self.store.get_many(wanted).values() if m.type is MemoryType.VAULT and m.label
+        ]
+        removed = self.store.forget(wanted, reason=reason)
         if removed:
-            from secondme.store.vectors import open_index
+            from secondme.store.vectors import compact_index, open_index
 
-            with open_index(self.chroma_dir) as index:
-                index.delete(removed)
+            with self.store.transaction():
+                for label in vault_labels:
+                    self.vault.store.delete_entry(label)
+            if self.chroma_dir.exists():
+                with open_index(self.chroma_dir) as index:
+                    index.delete(removed)
+                # Chroma keeps deleted vectors in its log and index files: rewrite them without.
+                compact_index(self.chroma_dir)
             self.store.drop_indexed(removed)
+            self.store.purge_freed()
+            paths.secure_tree(self.db_path.parent)
             from secondme.plugins import manager
+            from secondme.vault import audit
 
+            audit("forget", ids=removed, reason=reason)
             for memory_id in removed:
                 manager().hook.memory_forgotten(memory_id=memory_id)
         return removed
+
+    # -- the vault --------------------------------------------------------------------------
+
+    @property
+    def vault(self) -> Vault:
+        """The encrypted vault of this home."""
+        if self._vault is None:
+            from secondme.store.vault import VaultStore
+            from secondme.vault import Vault
+
+            self._vault = Vault(VaultStore(self.store.conn), self.store.transaction)
+        return self._vault
+
+    def scrub(self, text: str) -> str:
+        """``text`` with every secret found moved to the vault and replaced by ``[vault:LABEL]``."""
+        from secondme.secrets import scrub
+
+        clean, _ = scrub(text, lambda f: self.vault.keep(f.value, f.hint, f.kind))
+        return clean
+
+    def protect(self, new: NewMemory) -> NewMemory:
+        """A draft safe to store: secrets in its fields moved to the vault.
+
+        A vault-type draft keeps no secret at all: the secrets found in it are stored, and when
+        none is recognised the whole text is the secret; the memory keeps the placeholders only.
+        """
+        from secondme.secrets import find_secrets, scrub
+        from secondme.vault import labels_in, placeholder
+
+        new.type = MemoryType.parse(new.type)
+        if new.type is MemoryType.VAULT:
+            if labels_in(new.text) and not find_secrets(new.text):
+                return new  # already a placeholder (an edit, a re-import)
+            clean, found = scrub(new.text, lambda f: self.vault.keep(f.value, f.hint, f.kind))
+            if not found:
+                label = self.vault.keep(new.text.strip(), new.label or "secret", "manual")
+                clean = placeholder(label)
+            new.text = clean
+            new.label = new.label if new.label and new.label in labels_in(clean) else labels_in(clean)[0]
+            return new
+        new.text = self.scrub(new.text)
+        for name in ("title", "subject", "event", "actor"):
+            value = getattr(new, name)
+            if value:
+                setattr(new, name, self.scrub(value))
+        return new
+
+    def vault_add(self, label: str, value: str, caption: str | None = None) -> Memory:
+        """Store a secret under ``label`` and a vault memory that shows its caption."""
+        from secondme.vault import placeholder
+
+        with self.store.transaction():
+            entry = self.vault.add(label, value, caption=caption)
+            text = placeholder(entry.label) + (f" {self.scrub(caption)}" if caption else "")
+            memory, _ = self.store.add(
+                NewMemory(text=text, type=MemoryType.VAULT, label=entry.label, source_kind="vault"),
+                dedupe=False,
+            )
+            self.vault.store.set_memory(entry.label, memory.id)
+        return memory
+
+    def vault_remove(self, label: str) -> list[int]:
+        """Delete a vault entry and forget its vault memory; returns the memory ids forgotten."""
+        entry = self.vault.entry(label)
+        self.vault.remove(label)
+        ids = [entry.memory_id] if entry.memory_id else []
+        return self.forget(ids, reason="vault entry removed") if ids else []
 
     # -- the vector index -------------------------------------------------------------------
 

@@ -78,10 +78,15 @@ def add(
     else:
         kind = classify(body, has_time=occurred is not None)
         if kind is MemoryType.VAULT:
-            raise InputError(
-                "this looks like a secret, so it was not stored in plain text",
-                hint="store only a caption with --type vault, or choose another type with --type",
-            )
+            from secondme.secrets import find_secrets
+
+            if not find_secrets(body):
+                raise InputError(
+                    "this looks like a secret, but no value was recognised in it, so nothing was stored",
+                    hint="store the value with `mem vault add LABEL`, or choose a type with --type",
+                )
+            # The value goes to the vault; the sentence around it is an ordinary memory.
+            kind = MemoryType.EPISODIC if occurred else MemoryType.SEMANTIC
     new = NewMemory(
         text=body,
         type=kind,
