@@ -38,6 +38,7 @@ from secondme.store.vault import EntryRecord, KeyRecord, VaultStore
 
 SERVICE = "secondme"
 PASSPHRASE_ENV = "SECONDME_VAULT_PASSPHRASE"
+NEW_PASSPHRASE_ENV = "SECONDME_VAULT_NEW_PASSPHRASE"
 BACKEND_ENV = "SECONDME_VAULT_BACKEND"
 KEYRING = "keyring"
 PASSPHRASE = "passphrase"
@@ -157,9 +158,13 @@ def _kek(passphrase: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     return Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(passphrase.encode("utf-8"))
 
 
-def read_passphrase(confirm: bool = False) -> str:
-    """The passphrase from ``SECONDME_VAULT_PASSPHRASE``, else asked for on the terminal."""
-    env = os.environ.get(PASSPHRASE_ENV)
+def read_passphrase(new: bool = False) -> str:
+    """The passphrase from ``SECONDME_VAULT_PASSPHRASE``, else asked for on the terminal.
+
+    A ``new`` one (setting the vault up, a rekey) comes from ``SECONDME_VAULT_NEW_PASSPHRASE``
+    first, and is asked for twice on a terminal.
+    """
+    env = (os.environ.get(NEW_PASSPHRASE_ENV) if new else None) or os.environ.get(PASSPHRASE_ENV)
     if env:
         return env
     if sys.stdin is None or not sys.stdin.isatty():
@@ -167,10 +172,10 @@ def read_passphrase(confirm: bool = False) -> str:
             "the vault needs its passphrase and there is no terminal to ask for it",
             hint=f"set {PASSPHRASE_ENV}",
         )
-    first = getpass.getpass("Vault passphrase: ")
+    first = getpass.getpass("New vault passphrase: " if new else "Vault passphrase: ")
     if not first:
         raise InputError("the passphrase is empty")
-    if confirm and getpass.getpass("Again: ") != first:
+    if new and getpass.getpass("Again: ") != first:
         raise InputError("the passphrases differ; nothing changed")
     return first
 
@@ -464,3 +469,13 @@ def labels_in(text: str) -> list[str]:
         if label not in seen:
             seen.append(label)
     return seen
+
+
+def env_passphrase(new: bool = False) -> str:
+    """The passphrase from the environment only (for faces that cannot prompt, like the TUI)."""
+    value = (os.environ.get(NEW_PASSPHRASE_ENV) if new else None) or os.environ.get(PASSPHRASE_ENV)
+    if not value:
+        raise VaultLockedError(
+            "the vault is locked with a passphrase", hint=f"set {PASSPHRASE_ENV} before starting"
+        )
+    return value

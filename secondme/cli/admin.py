@@ -25,11 +25,14 @@ def doctor(
     json_: JsonOpt = False,
 ) -> None:
     """Check that the vector index agrees with the database (missing, orphan, stale vectors)."""
-    report = _app().doctor(repair=repair)
+    app = _app()
+    report = app.doctor(repair=repair)
+    vault = app.vault.status()
     if json_:
-        emit_json(report.to_dict())
+        emit_json({**report.to_dict(), "vault": vault})
     else:
         typer.echo(f"memories: {report.memories}   vectors: {report.vectors}")
+        typer.echo(f"vault: {_vault_line(vault)}")
         for name in ("missing", "orphans", "stale"):
             ids = getattr(report, name)
             if ids:
@@ -43,6 +46,21 @@ def doctor(
             typer.echo("Run `mem doctor --repair` to fix this.")
     if not report.healthy and not report.repaired:
         raise typer.Exit(1)
+
+
+def _vault_line(vault: dict[str, object]) -> str:
+    entries = f"{vault['entries']} entries"
+    if vault["backend"] == "keyring":
+        where = f"key in the OS keyring ({vault['keyring']})" if vault["keyring"] else (
+            f"key in the OS keyring, which cannot be reached now ({vault['keyring_error']})"
+        )
+    elif vault["backend"] == "passphrase":
+        where = "key wrapped by a passphrase (scrypt)"
+    else:
+        where = f"not set up yet; the first secret will use the {vault['would_use']}"
+        if vault.get("keyring_error"):
+            where += f" (no keyring: {vault['keyring_error']})"
+    return f"{entries}, {where}"
 
 
 def models(
