@@ -51,8 +51,10 @@ def doctor(
 def _vault_line(vault: dict[str, object]) -> str:
     entries = f"{vault['entries']} entries"
     if vault["backend"] == "keyring":
-        where = f"key in the OS keyring ({vault['keyring']})" if vault["keyring"] else (
-            f"key in the OS keyring, which cannot be reached now ({vault['keyring_error']})"
+        where = (
+            f"key in the OS keyring ({vault['keyring']})"
+            if vault["keyring"]
+            else (f"key in the OS keyring, which cannot be reached now ({vault['keyring_error']})")
         )
     elif vault["backend"] == "passphrase":
         where = "key wrapped by a passphrase (scrypt)"

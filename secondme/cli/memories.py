@@ -191,20 +191,83 @@ def _edit_in_editor(current: str) -> str:
 
 
 def forget(
-    memory_ids: Annotated[list[int], typer.Argument(help="Ids of the memories to remove for good.")],
+    memory_ids: Annotated[
+        list[int] | None, typer.Argument(help="Ids of the memories to remove for good.")
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option("--source", help="Every memory from this file (or folder).")
+    ] = None,
+    query: Annotated[
+        str | None, typer.Option("--query", "-q", help="Every memory holding these words (keyword match).")
+    ] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be forgotten; change nothing.")
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Confirm a forget by source, query or dates.")
+    ] = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Remove memories for good (database, full-text index, vectors and history)."""
-    removed = _app().forget(memory_ids)
-    missing = [i for i in memory_ids if i not in removed]
+    """Remove memories for good: rows, history, earlier versions, full-text segments, WAL and vectors.
+
+    Only a tombstone (id, time, reason) stays.  Select by ids, --source, --query or --since/--until.
+    """
+    from pathlib import Path
+
+    ids = list(memory_ids or [])
+    selectors = [x for x in (source, query, since or until) if x]
+    if bool(ids) + len(selectors) != 1:
+        raise InputError(
+            "say what to forget in one way",
+            hint="ids, or --source PATH, or --query WORDS, or --since/--until",
+        )
+    app = _app()
+    reason = "by id"
+    if source:
+        path = Path(source).expanduser()
+        wanted = str(path.resolve()) if path.exists() else source
+        ids = app.store.ids_from_source(wanted) or app.store.ids_from_source(source)
+        reason = "by source"
+    elif query:
+        from secondme.store.memories import Filters
+
+        hits = app.store.keyword_search(query, Filters(include_superseded=True, include_vault=True), 10_000)
+        ids = sorted(i for i, _ in hits)
+        reason = "by query"
+    elif since or until:
+        ids = app.store.ids_between(_when(since), _when(until))
+        reason = "by date range"
+    if dry_run or (selectors and not yes):
+        found = app.store.get_many(ids)
+        shown = [found[i] for i in ids if i in found]
+        if json_:
+            emit_json({"would_forget": [m.id for m in shown], "dry_run": True})
+        else:
+            for memory in shown:
+                typer.echo(memory_line(memory))
+            typer.echo(f"{len(shown)} memories would be forgotten.")
+        if not dry_run:
+            raise InputError(
+                f"add --yes to forget these {len(shown)} memories", hint="or --dry-run to only look"
+            )
+        return
+    removed = app.forget(ids, reason=reason)
+    if source:
+        app.store.drop_sources(wanted)
+    missing = [i for i in ids if i not in removed]
     if json_:
-        emit_json({"forgotten": removed, "not_found": missing})
+        emit_json({"forgotten": removed, "not_found": missing if memory_ids else []})
     else:
         if removed:
             typer.echo(f"Forgot {', '.join(f'#{i}' for i in removed)}")
-        for memory_id in missing:
-            typer.echo(f"No memory #{memory_id}", err=True)
-    if missing and not removed:
+        elif selectors:
+            typer.echo("Nothing matched; nothing was forgotten.")
+        if memory_ids:
+            for memory_id in missing:
+                typer.echo(f"No memory #{memory_id}", err=True)
+    if memory_ids and missing and not removed:
         raise typer.Exit(3)
 
 

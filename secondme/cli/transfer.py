@@ -99,7 +99,7 @@ def import_(
     for new in items:
         if new.type is MemoryType.CORE and new.label:
             before = app.store.max_id()
-            memory = app.store.set_core(new.label, new.text)
+            memory = app.store.set_core(new.label, app.scrub(new.text))
             added += memory.id > before
             unchanged += memory.id <= before
         else:

@@ -60,7 +60,9 @@ def add(
     label = check_label(label)
     app = _app()
     if app.vault.store.entry(label) is not None:
-        raise InputError(f"the vault already holds {label!r}", hint=f"remove it first with `mem vault rm {label}`")
+        raise InputError(
+            f"the vault already holds {label!r}", hint=f"remove it first with `mem vault rm {label}`"
+        )
     memory = app.vault_add(label, _read_value(label), caption=caption)
     if json_:
         emit_json({"label": label, "memory_id": memory.id, "backend": app.vault.backend()})
