@@ -222,6 +222,12 @@ class Vault:
         self._passphrase = passphrase or read_passphrase
         self._key: bytes | None = None
         self._key_id: str | None = None
+        self._forced: str | None = None
+
+    def use_passphrase(self, passphrase: str) -> None:
+        """Open (or set up) this vault with ``passphrase`` instead of the keyring or a prompt."""
+        self._passphrase = lambda new: passphrase
+        self._forced = PASSPHRASE
 
     # -- key handling ---------------------------------------------------------------------
 
@@ -276,8 +282,7 @@ class Vault:
         return record
 
     def _create(self) -> None:
-        usable, _ = keyring_usable()
-        backend = self._choose_backend(usable)
+        backend = self._forced or self._choose_backend(keyring_usable()[0])
         key, key_id = os.urandom(32), secrets.token_hex(8)
         record = self._key_record(key, key_id, backend)
         self.store.save_key_record(record)
