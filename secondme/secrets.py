@@ -76,14 +76,14 @@ _TOKENS: list[tuple[str, re.Pattern[str], str]] = [
 
 # "password: x", "password for github is x", "my wifi password is x", "PIN 4921".
 _SECRET_WORDS = (
-    r"pass(?:word|wd|code|phrase)|pwd|wi-?fi key|network key|security code|secret(?: key)?"
-    r"|api[ _-]?key|access[ _-]?token|auth[ _-]?token|token|client[ _-]?secret|recovery code"
+    r"pass(?:word|wd|code|phrase)|pwd|wi-?fi key|network key|security code|secret key"
+    r"|api[ _-]?key|access[ _-]?token|auth[ _-]?token|api[ _-]?token|client[ _-]?secret|recovery code"
     r"|seed phrase|pin(?: code| number)?|pincode|cvv|cvc"
 )
 _ASSIGN = re.compile(
     rf"(?P<subject>(?:\b[\w.-]+[ ])?)(?P<word>\b(?:{_SECRET_WORDS}))\b"
     r"(?P<context>(?:[ ](?:for|of|to|on|at)(?:[ ](?:my|the|our|his|her))?[ ][\w.@-]+)?)"
-    r"(?P<sep>\s*(?:[:=]|\bis\b|\bwas\b|\bis now\b|\bwill be\b|\bchanged to\b|\bset to\b)\s*)"
+    r"(?P<sep>\s*(?:[:=]|\bis\b|\bwas\b|\bis now\b|\bchanged to\b|\bset to\b)\s*)"
     r"(?:(?P<quote>[\"'`])(?P<quoted>[^\"'`\n]{3,80})(?P=quote)|(?P<value>[^\s\"'`]+))",
     re.IGNORECASE,
 )
@@ -100,7 +100,8 @@ _NOT_VALUES = frozenset(
     empty blank case sensitive written down below above attached somewhere something nothing anything
     everything different same taped printed managed remembered lost forgotten generated random temporary
     default mandatory optional complicated complex obvious again ready working broken locked unlocked
-    disabled enabled fake real mine yours ours theirs please thanks
+    disabled enabled fake real mine yours ours theirs please thanks str string int integer none null
+    true false undefined text varchar bytes hash hashed salted example placeholder
     """.split()  # noqa: SIM905
 )
 _FILLER = frozenset(["my", "the", "our", "his", "her", "their", "a", "an", "your", "this", "that", "its"])
@@ -163,7 +164,8 @@ def _iban(candidate: str) -> bool:
     return int(number) % 97 == 1
 
 
-_TOKEN = re.compile(r"(?<![\w/+=.-])[A-Za-z0-9+/=_-]{24,}(?![\w/+=-])")
+_TOKEN = re.compile(r"(?<![\w/+=.?&#:\\-])[A-Za-z0-9+/_-]{24,}={0,2}(?![\w/+=-])")
+_URL = re.compile(r"\b(?:https?|ftp)://\S+")
 
 
 def entropy(text: str) -> float:
@@ -190,24 +192,43 @@ def _random_looking(token: str) -> bool:
         return False
     if re.fullmatch(r"[\w-]*(?:_|-)[a-z]+(?:[_-][a-z]+)+[\w-]*", token):
         return False
+    # Names joined by separators ("67P/Churyumov-Gerasimenko", "SECONDME_WATCH_LOG") are words.
+    if any(re.fullmatch(r"[A-Z]?[a-z]{4,}|[A-Z]{4,}", part) for part in re.split(r"[/_+-]", token)):
+        return False
     return entropy(token) >= 4.2
 
 
-def _value_ok(value: str, sep: str) -> bool:
-    """Whether what follows "password is" / "password:" looks like a value, not more prose."""
+def placeholder_value(value: str) -> bool:
+    """A value that stands for a secret without being one: ``<password>``, ``your_token``, ``****``."""
+    low = value.lower()
+    return (
+        low in _NOT_VALUES
+        or value.startswith(("<", "{", "$", "%", "(", "*", "[vault:", "http://", "https://"))
+        or any(word in low for word in ("password", "your", "example", "xxx", "changeme", "secret", "token"))
+        or len(set(value)) == 1
+    )
+
+
+def _value_ok(value: str, sep: str, word: str) -> bool:
+    """Whether what follows "password is" / "password:" looks like a value, not more prose or code."""
     bare = value.strip(".,;!?)(")
-    if len(bare) < 3 or bare.lower() in _NOT_VALUES:
+    if len(bare) < 3 or placeholder_value(bare):
         return False
-    if re.fullmatch(r"\[vault:[^\]]+\]", bare) or bare.startswith(("http://", "https://")):
+    # Code, not a value: dotted names (req.body.token) and camelCase identifiers (accessToken).
+    if re.fullmatch(r"[A-Za-z_]\w*(?:\.\w+)+", bare) or re.fullmatch(r"[a-z]+(?:[A-Z][a-z]+)+", bare):
         return False
-    stripped = sep.strip()
-    if stripped in (":", "="):
+    if sep.strip() in (":", "="):
         return True
-    # After "is"/"was" plain lowercase words are prose ("is stored", "was reset") unless they are
-    # long and unusual; digits, symbols or mixed case make a value.
+    # After "is"/"was", digits, symbols or mixed case make a value; plain words are prose ("is
+    # stored", "was designed") unless long, unusual and about a password.
     if re.search(r"[\d\W_]", bare) or (bare != bare.lower() and bare != bare.capitalize()):
         return True
-    return len(bare) >= 8 and bare.lower() not in _NOT_VALUES and bare == bare.lower()
+    return (
+        bare == bare.lower()
+        and len(bare) >= 10
+        and word.lower().startswith("pass")
+        and not bare.endswith(("ed", "ing", "ly", "tion", "ment", "able"))
+    )
 
 
 def _hint(subject: str, word: str, context: str) -> str:
@@ -237,13 +258,17 @@ def find_secrets(text: str) -> list[Finding]:
     for kind, pattern, hint in _TOKENS:
         for match in pattern.finditer(text):
             group = "value" if "value" in pattern.groupindex else 0
+            if group and placeholder_value(match.group(group)):
+                continue  # postgresql://user:password@localhost is an example, not a secret
             add(kind, match.start(group), match.end(group), hint)
     for match in _PIN.finditer(text):
         add("pin", match.start("value"), match.end("value"), _hint(text[: match.start()][-30:], "pin", ""))
     for match in _ASSIGN.finditer(text):
         group = "quoted" if match.group("quoted") else "value"
         bare = match.group(group) if group == "quoted" else match.group(group).rstrip(".,;!?)")
-        if group == "value" and not _value_ok(bare, match.group("sep")):
+        if group == "value" and not _value_ok(bare, match.group("sep"), match.group("word")):
+            continue
+        if group == "quoted" and placeholder_value(bare):
             continue
         start = match.start(group)
         kind = "pin" if match.group("word").lower().startswith("pin") else "password"
@@ -257,7 +282,12 @@ def find_secrets(text: str) -> list[Finding]:
     for match in _IBAN.finditer(text):
         if _iban(match.group(0)):
             add("iban", match.start(), match.end(), "iban")
+    urls = [m.span() for m in _URL.finditer(text)]
     for match in _TOKEN.finditer(text):
+        # Ids inside links (video ids, tracking parameters) are not secrets; tokens in links are
+        # found by their known formats above.
+        if any(start <= match.start() < end for start, end in urls):
+            continue
         if _random_looking(match.group(0)):
             add("high-entropy", match.start(), match.end(), "secret")
     # Keep the first of overlapping findings (known formats come first, so they win).

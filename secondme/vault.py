@@ -455,16 +455,10 @@ class Vault:
         audit("vault.rekey", backend=target, entries=len(values))
         return target
 
-    def substitute(self, text: str, purpose: str) -> str:
-        """``text`` with each placeholder replaced by its value (for local display only)."""
-
-        def value(match: re.Match[str]) -> str:
-            try:
-                return self.get(match.group(1), purpose=purpose)
-            except NotFoundError:
-                return match.group(0)
-
-        return PLACEHOLDER_RE.sub(value, text)
+    @staticmethod
+    def substitute(text: str, values: dict[str, str]) -> str:
+        """``text`` with each placeholder whose value is given replaced by it (local display only)."""
+        return PLACEHOLDER_RE.sub(lambda m: values.get(m.group(1), m.group(0)), text)
 
 
 def labels_in(text: str) -> list[str]:
@@ -484,3 +478,25 @@ def env_passphrase(new: bool = False) -> str:
             "the vault is locked with a passphrase", hint=f"set {PASSPHRASE_ENV} before starting"
         )
     return value
+
+
+_SECRET_QUESTION = re.compile(
+    r"\b(?:pass(?:word|code|phrase)?s?|pins?|keys?|tokens?|secrets?|codes?|iban|card|combination|login)\b",
+    re.IGNORECASE,
+)
+
+
+def related_labels(question: str, answer: str, cited: list[Any], hits: list[Any]) -> list[str]:
+    """The vault labels an answer points to: in its text, in the memories it cites, or (for a
+    question about a secret) in the best memories retrieved that share a word with the question."""
+    labels = labels_in(answer)
+    for memory in cited:
+        labels += [label for label in labels_in(memory.text) if label not in labels]
+    if not labels and _SECRET_QUESTION.search(question):
+        words = {w for w in re.findall(r"[a-z0-9]+", question.lower()) if len(w) > 2}
+        for hit in hits[:5]:
+            text = hit.memory.text
+            found = labels_in(text)
+            if found and words & set(re.findall(r"[a-z0-9]+", text.lower())):
+                labels += [label for label in found if label not in labels]
+    return labels
