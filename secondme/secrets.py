@@ -258,7 +258,7 @@ def find_secrets(text: str) -> list[Finding]:
     for kind, pattern, hint in _TOKENS:
         for match in pattern.finditer(text):
             group = "value" if "value" in pattern.groupindex else 0
-            if group and placeholder_value(match.group(group)):
+            if kind == "url-credentials" and placeholder_value(match.group(group)):
                 continue  # postgresql://user:password@localhost is an example, not a secret
             add(kind, match.start(group), match.end(group), hint)
     for match in _PIN.finditer(text):
