@@ -87,6 +87,12 @@ def _keyring_user(key_id: str) -> str:
     return f"vault:{paths.home().resolve()}:{key_id}"
 
 
+def _why(exc: BaseException) -> str:
+    # keyring's messages run to several sentences and a URL: the first one says it.
+    first = str(exc).split(". ")[0].strip().rstrip(".")
+    return f"{type(exc).__name__}: {first[:120]}" if first else type(exc).__name__
+
+
 def _keyring_errors() -> tuple[type[BaseException], ...]:
     from keyring.errors import KeyringError
 
@@ -109,7 +115,7 @@ def keyring_usable() -> tuple[bool, str]:
 
         keyring.get_password(SERVICE, _keyring_user("probe"))
     except _keyring_errors() as exc:
-        return False, f"{type(exc).__name__}: {exc}"
+        return False, _why(exc)
     return True, keyring_backend_name()
 
 
@@ -120,7 +126,7 @@ def _keyring_get(key_id: str) -> bytes:
         stored = keyring.get_password(SERVICE, _keyring_user(key_id))
     except _keyring_errors() as exc:
         raise VaultLockedError(
-            f"the vault key is in the OS keyring, which cannot be used: {type(exc).__name__}: {exc}",
+            f"the vault key is in the OS keyring, which cannot be used: {_why(exc)}",
             hint="unlock your keyring (log in to the desktop session) and try again",
         ) from None
     if not stored:
@@ -138,7 +144,7 @@ def _keyring_set(key_id: str, key: bytes) -> None:
         keyring.set_password(SERVICE, _keyring_user(key_id), base64.b64encode(key).decode("ascii"))
     except _keyring_errors() as exc:
         raise VaultLockedError(
-            f"cannot store the vault key in the OS keyring: {type(exc).__name__}: {exc}",
+            f"cannot store the vault key in the OS keyring: {_why(exc)}",
             hint=f"unlock the keyring, or use a passphrase instead ({BACKEND_ENV}=passphrase)",
         ) from None
 
