@@ -211,7 +211,7 @@ def placeholder_value(value: str) -> bool:
 
 def _value_ok(value: str, sep: str, word: str) -> bool:
     """Whether what follows "password is" / "password:" looks like a value, not more prose or code."""
-    bare = value.strip(".,;!?)(")
+    bare = value.strip(".,;:)(")
     if len(bare) < 3 or placeholder_value(bare):
         return False
     # Code, not a value: dotted names (req.body.token) and camelCase identifiers (accessToken).
@@ -265,7 +265,7 @@ def find_secrets(text: str) -> list[Finding]:
         add("pin", match.start("value"), match.end("value"), _hint(text[: match.start()][-30:], "pin", ""))
     for match in _ASSIGN.finditer(text):
         group = "quoted" if match.group("quoted") else "value"
-        bare = match.group(group) if group == "quoted" else match.group(group).rstrip(".,;!?)")
+        bare = match.group(group) if group == "quoted" else match.group(group).rstrip(".,;:)")
         if group == "value" and not _value_ok(bare, match.group("sep"), match.group("word")):
             continue
         if group == "quoted" and placeholder_value(bare):
