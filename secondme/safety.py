@@ -74,6 +74,7 @@ _INSTRUCTION = re.compile(
     r"\b(?:answer|reply|respond|say|output|tell|write)\b"
     r"|\b(?:always|only|must) (?:answer|reply|respond|say|output)\b"
     r"|\b(?:answer|reply|respond)(?: only| always)? (?:with|by saying)\b"
+    r"|\byou are now\b|\bfrom now on\b"
     r"|\byou (?:are|must|should|will|shall) (?:now |from now on )?(?:an? |the )?"
     r"(?:assistant|ai|model|bot|always|never|only|answer|reply|respond|say|ignore|obey|follow)\b"
     r"|\b(?:system|developer|admin) (?:prompt|message|instruction|override|note|notice|command)s?\b"
@@ -84,7 +85,8 @@ _INSTRUCTION = re.compile(
     r"|\b(?:print|output|reveal|repeat) (?:the |your )?(?:system prompt|instructions|rules)\b",
     re.IGNORECASE,
 )
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*|\n")
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*|[.!?]+")
+_ABBREVIATIONS = re.compile(r"\b(?:Dr|Mr|Mrs|Ms|St|Jr|Sr|Prof|e\.g|i\.e|etc|vs)\.")
 
 
 def looks_like_instruction(text: str) -> bool:
@@ -92,24 +94,40 @@ def looks_like_instruction(text: str) -> bool:
     return bool(_INSTRUCTION.search(text) or _SPECIAL_TOKENS.search(text) or _ROLE_LINE.search(text))
 
 
+def _sentences(line: str) -> list[str]:
+    # "Dr. Evil" is one sentence: shield the dots of common abbreviations while splitting.
+    shielded = _ABBREVIATIONS.sub(lambda m: m.group(0)[:-1] + "\u2024", line)
+    return [piece.replace("\u2024", ".") for piece in _SENTENCE.findall(shielded)]
+
+
 def neutralise(text: str, level: Trust) -> tuple[str, bool]:
     """The text safe to quote in a prompt, and whether anything instruction-like was found.
 
-    Structure (special tokens, role lines, bracketed numbers) is defused at every trust level;
-    instruction sentences are removed below :attr:`Trust.USER`.
+    At every trust level, chat-template tokens are dropped, role and heading lines defused
+    (``system:`` becomes ``system -``) and bracketed numbers that would pass for citations
+    become ``(#12)``.  Below :attr:`Trust.USER` a line that carries such structure is removed
+    whole, and so is every sentence that reads as an instruction to an assistant.
     """
-    flagged = bool(_SPECIAL_TOKENS.search(text) or _ROLE_LINE.search(text))
-    text = _SPECIAL_TOKENS.sub(" ", text)
-    text = _ROLE_LINE.sub(lambda m: f"{m.group(1)} -", text)
-    text = _FAKE_CITATION.sub(lambda m: f"(#{m.group(1)})", text)
-    if level < Trust.USER and _INSTRUCTION.search(text):
-        flagged = True
-        pieces = []
-        for sentence in _SENTENCE.findall(text):
-            pieces.append(f" {REMOVED}" if _INSTRUCTION.search(sentence) else sentence)
-        text = re.sub(r"(?:\s*\[instruction removed\])+", f" {REMOVED}", "".join(pieces)).strip()
+    flagged = False
+    lines: list[str] = []
+    for line in text.split("\n"):
+        structural = bool(_SPECIAL_TOKENS.search(line) or _ROLE_LINE.search(line))
+        flagged = flagged or structural
+        if level < Trust.USER:
+            if structural:
+                lines.append(REMOVED)
+                continue
+            if _INSTRUCTION.search(line):
+                flagged = True
+                line = "".join(f" {REMOVED}" if _INSTRUCTION.search(s) else s for s in _sentences(line))
+        line = _SPECIAL_TOKENS.sub(" ", line)
+        line = _ROLE_LINE.sub(lambda m: f"{m.group(1)} -", line)
+        lines.append(line)
+    clean = "\n".join(lines)
+    clean = _FAKE_CITATION.sub(lambda m: f"(#{m.group(1)})", clean)
+    clean = re.sub(r"(?:\s*\[instruction removed\])+", f" {REMOVED}", clean).strip()
     # Double quotes delimit the memory in the prompt: the memory's own become single quotes.
-    return text.replace('"', "'"), flagged
+    return clean.replace('"', "'"), flagged
 
 
 def render_memory(memory: Memory, date: str, text: str) -> str:
