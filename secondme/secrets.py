@@ -87,7 +87,9 @@ _ASSIGN = re.compile(
     r"(?:(?P<quote>[\"'`])(?P<quoted>[^\"'`\n]{3,80})(?P=quote)|(?P<value>[^\s\"'`]+))",
     re.IGNORECASE,
 )
-_PIN = re.compile(r"\b(?P<word>PIN|pin code|pincode|pin number)\b[\s:#-]*(?P<value>\d{4,8})\b", re.IGNORECASE)
+_PIN = re.compile(
+    r"\b(?P<word>PIN|pin code|pincode|pin number)\b[\s:#-]*(?P<value>\d{4,8}(?:-\d{2,8})*)\b", re.IGNORECASE
+)
 
 # Words that follow "password is" in prose without being a password.
 _NOT_VALUES = frozenset(

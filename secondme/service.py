@@ -217,6 +217,26 @@ class Secondme:
                 setattr(new, name, self.scrub(value))
         return new
 
+    def plaintext_vault(self) -> list[int]:
+        """Vault memories whose text is not encrypted yet (stored by a version before the vault)."""
+        from secondme.vault import labels_in
+
+        return [i for i, text, _ in self.store.vault_rows() if not labels_in(text)]
+
+    def seal_plaintext_vault(self) -> list[int]:
+        """Move the text of :meth:`plaintext_vault` memories into the vault, leaving no trace."""
+        sealed: list[int] = []
+        with self.store.transaction():
+            for memory_id, text, label in self.store.vault_rows():
+                draft = self.protect(NewMemory(text=text, type=MemoryType.VAULT, label=label))
+                if draft.text != text:
+                    self.store.seal_text(memory_id, draft.text, draft.label)
+                    self.vault.store.set_memory(draft.label or "", memory_id)
+                    sealed.append(memory_id)
+        if sealed:
+            self.store.purge_freed()
+        return sealed
+
     def vault_add(self, label: str, value: str, caption: str | None = None) -> Memory:
         """Store a secret under ``label`` and a vault memory that shows its caption."""
         from secondme.vault import placeholder

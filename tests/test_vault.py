@@ -9,6 +9,7 @@ import pytest
 
 from secondme import paths
 from secondme.errors import NotFoundError, TamperedError, VaultLockedError, WrongPassphraseError
+from secondme.memory import NewMemory
 from secondme.service import Secondme
 from tests.conftest import run_mem
 
@@ -183,3 +184,26 @@ def test_rekey_reencrypts_everything_under_a_new_passphrase():
     assert run_mem("vault", "get", "one", env=PW).returncode == 6  # the old passphrase is gone
     new = {"SECONDME_VAULT_PASSPHRASE": "a brand new one"}
     assert run_mem("vault", "get", "two", env=new).stdout == "second secret\n"
+
+
+def test_doctor_repair_encrypts_vault_text_an_older_version_stored_in_plain_text():
+    app = open_vault()
+    app.add(NewMemory("an ordinary memory"))
+    # What a version before the vault stored: the secret itself in a vault memory, and its history.
+    with app.store.transaction():
+        app.store.conn.execute(
+            "INSERT INTO memories (type, text, source_kind, recorded_at, content_hash) "
+            "VALUES ('vault', 'Bank app PIN 8837-1123', 'cli', '2024-01-01T00:00:00', 'x')"
+        )
+        app.store.conn.execute(
+            "INSERT INTO history (memory_id, version, changed_at, change, snapshot) "
+            "VALUES (2, 1, '2024-01-01', 'edit', '{\"text\": \"Bank app PIN 8837-1123\"}')"
+        )
+    found = run_mem("doctor", env=PW)
+    assert found.returncode == 1 and "1 vault memories hold plain text" in found.stdout
+    repaired = run_mem("doctor", "--repair", env=PW)
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert b"8837" not in db_bytes()
+    text = json.loads(run_mem("show", "2", "--json", env=PW).stdout)["text"]
+    assert text == "Bank app PIN [vault:app-pin]"
+    assert run_mem("vault", "get", "app-pin", env=PW).stdout == "8837-1123\n"

@@ -28,11 +28,23 @@ def doctor(
     app = _app()
     report = app.doctor(repair=repair)
     vault = app.vault.status()
+    plain = app.plaintext_vault()
+    if plain and repair:
+        vault["sealed"] = app.seal_plaintext_vault()
+        plain = app.plaintext_vault()
+    vault["plaintext_memories"] = plain
     if json_:
         emit_json({**report.to_dict(), "vault": vault})
     else:
         typer.echo(f"memories: {report.memories}   vectors: {report.vectors}")
         typer.echo(f"vault: {_vault_line(vault)}")
+        if vault.get("sealed"):
+            typer.echo(f"encrypted the text of {len(vault['sealed'])} vault memories stored in plain text")
+        if plain:
+            typer.echo(
+                f"{len(plain)} vault memories hold plain text ({', '.join(map(str, plain[:20]))}); "
+                "run `mem doctor --repair` to encrypt them"
+            )
         for name in ("missing", "orphans", "stale"):
             ids = getattr(report, name)
             if ids:
@@ -44,7 +56,7 @@ def doctor(
             typer.echo("Repaired.")
         else:
             typer.echo("Run `mem doctor --repair` to fix this.")
-    if not report.healthy and not report.repaired:
+    if (not report.healthy and not report.repaired) or plain:
         raise typer.Exit(1)
 
 

@@ -481,6 +481,20 @@ class MemoryStore:
             hint="close other secondme processes (a watcher, the TUI) and run `mem forget` again",
         )
 
+    def vault_rows(self) -> list[tuple[int, str, str | None]]:
+        """(id, text, label) of every vault memory (to find text stored before encryption)."""
+        rows = self.conn.execute("SELECT id, text, label FROM memories WHERE type = 'vault' ORDER BY id")
+        return [(int(i), str(t), lbl) for i, t, lbl in rows]
+
+    def seal_text(self, memory_id: int, text: str, label: str | None) -> None:
+        """Replace a vault memory's plain text by its placeholder, keeping no history of it."""
+        with self.transaction():
+            self.conn.execute(
+                "UPDATE memories SET text = ?, content_hash = ?, label = ? WHERE id = ?",
+                (text, content_hash(text), label, memory_id),
+            )
+            self.conn.execute("DELETE FROM history WHERE memory_id = ?", (memory_id,))
+
     def ids_from_source(self, source: str) -> list[int]:
         """Memories that came from a file (or any file under a folder)."""
         source = source.rstrip("/")
