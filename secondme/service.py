@@ -123,6 +123,12 @@ class Secondme:
                     fields.setdefault("label", protected.label)
                     self.vault.store.set_memory(protected.label, memory_id)
             memory = self.store.update(memory_id, **fields)
+            moved_to_vault = kind is MemoryType.VAULT and current.type is not MemoryType.VAULT
+            if moved_to_vault:
+                # Its earlier versions hold the text now in the vault: they must not stay behind.
+                self.store.drop_history(memory_id)
+        if moved_to_vault:
+            self.store.purge_freed()
         self.sync_vectors()
         return memory
 

@@ -207,3 +207,13 @@ def test_doctor_repair_encrypts_vault_text_an_older_version_stored_in_plain_text
     text = json.loads(run_mem("show", "2", "--json", env=PW).stdout)["text"]
     assert text == "Bank app PIN [vault:app-pin]"
     assert run_mem("vault", "get", "app-pin", env=PW).stdout == "8837-1123\n"
+
+
+def test_a_memory_moved_into_the_vault_leaves_no_earlier_version_behind():
+    app = open_vault()
+    memory, _ = app.add(NewMemory("garage door code 55-81-29 left side"))
+    app.edit(memory.id, text="garage door code 55-81-29 (left side)")
+    app.edit(memory.id, type="vault")
+    assert app.store.history(memory.id) == []
+    assert app.store.get(memory.id).text.startswith("[vault:")
+    assert b"55-81-29" not in db_bytes()

@@ -481,6 +481,11 @@ class MemoryStore:
             hint="close other secondme processes (a watcher, the TUI) and run `mem forget` again",
         )
 
+    def drop_history(self, memory_id: int) -> None:
+        """Delete a memory's earlier versions (its text moved into the vault)."""
+        with self.transaction():
+            self.conn.execute("DELETE FROM history WHERE memory_id = ?", (memory_id,))
+
     def vault_rows(self) -> list[tuple[int, str, str | None]]:
         """(id, text, label) of every vault memory (to find text stored before encryption)."""
         rows = self.conn.execute("SELECT id, text, label FROM memories WHERE type = 'vault' ORDER BY id")
