@@ -7,8 +7,8 @@ What is found: cloud keys (AWS key ids and secret keys, Google API keys), GitHub
 Stripe and OpenAI style tokens, private key blocks, JWTs, ``password: ...``, "the password for X is
 Y" and PIN sentences, ``api_key = ...`` style assignments, card numbers (Luhn-checked, known issuer
 prefixes), IBANs (mod-97 checked) and long high-entropy strings.  The rules are tuned for prose
-(notes and chats), where a code-oriented scanner such as detect-secrets misses "my password for
-gmail is ..." and has no card or IBAN checks.
+(notes and chats): code-oriented scanners such as detect-secrets look for assignments in source
+code and have no card or IBAN checks.
 """
 
 from __future__ import annotations
