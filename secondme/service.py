@@ -134,7 +134,8 @@ class Secondme:
 
     def supersede(self, old_id: int, new: NewMemory) -> Memory:
         """Replace a memory by a new one; the old one stays, marked as superseded."""
-        memory = self.store.supersede(old_id, new)
+        with self.store.transaction():
+            memory = self.store.supersede(old_id, self.protect(new))
         self.sync_vectors()
         return memory
 

@@ -217,3 +217,13 @@ def test_a_memory_moved_into_the_vault_leaves_no_earlier_version_behind():
     assert app.store.history(memory.id) == []
     assert app.store.get(memory.id).text.startswith("[vault:")
     assert b"55-81-29" not in db_bytes()
+
+
+def test_supersede_and_set_core_scrub_like_add():
+    app = open_vault()
+    old, _ = app.add(NewMemory("the office door code changes monthly"))
+    new = app.supersede(old.id, NewMemory("the office door PIN is 551903"))
+    assert new.text == "the office door PIN is [vault:door-pin]"
+    core = app.set_core("bank", "My bank PIN is 774120")
+    assert core.text == "My bank PIN is [vault:bank-pin]"
+    assert b"551903" not in db_bytes() and b"774120" not in db_bytes()
