@@ -226,8 +226,8 @@ def forget(
     app = _app()
     reason = "by id"
     if source:
-        path = Path(source).expanduser()
-        wanted = str(path.resolve()) if path.exists() else source
+        # Sources are recorded by absolute path; a file already deleted still resolves to it.
+        wanted = str(Path(source).expanduser().resolve())
         ids = app.store.ids_from_source(wanted) or app.store.ids_from_source(source)
         reason = "by source"
     elif query:
