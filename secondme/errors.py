@@ -13,11 +13,22 @@ EXIT_NOT_FOUND = 3
 EXIT_MODEL = 4
 EXIT_STORE = 5
 EXIT_PARTIAL = 6  # some of the work was done, some was not; each failure was reported
+EXIT_VAULT = 7  # the vault's key is out of reach, a passphrase is wrong, a ciphertext was tampered with
 EXIT_INTERRUPTED = 130
 
 #: Every code a ``mem`` command may exit with.
 EXIT_CODES = frozenset(
-    {EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_FOUND, EXIT_MODEL, EXIT_STORE, EXIT_PARTIAL, EXIT_INTERRUPTED}
+    {
+        EXIT_OK,
+        EXIT_ERROR,
+        EXIT_USAGE,
+        EXIT_NOT_FOUND,
+        EXIT_MODEL,
+        EXIT_STORE,
+        EXIT_PARTIAL,
+        EXIT_VAULT,
+        EXIT_INTERRUPTED,
+    }
 )
 
 
@@ -65,3 +76,21 @@ class PartialError(SecondmeError):
     """Some of the work was done and some was not; the output already listed each failure."""
 
     exit_code = EXIT_PARTIAL
+
+
+class VaultError(SecondmeError):
+    """The vault cannot be opened or an entry cannot be read."""
+
+    exit_code = EXIT_VAULT
+
+
+class VaultLockedError(VaultError):
+    """The vault's key is out of reach: no keyring, a locked keyring, or no passphrase given."""
+
+
+class WrongPassphraseError(VaultError):
+    """The passphrase does not open the vault's key."""
+
+
+class TamperedError(VaultError):
+    """A ciphertext or the wrapped key failed its authentication check."""

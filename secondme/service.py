@@ -23,15 +23,13 @@ from secondme.store.memories import Filters, MemoryStore, when_timestamp
 from secondme.store.sources import SourceStore
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-    from pathlib import Path
-
     import numpy as np
 
     from secondme.answer import Answer
     from secondme.models.embedder import Embedder
     from secondme.retrieve import Hit
     from secondme.transfer import ImportReport
+    from secondme.vault import Vault
 
 # How many pending vectors a search brings up to date before answering (more: a warning).
 SEARCH_SYNC_LIMIT = 200
@@ -189,6 +187,8 @@ class Secondme:
         hook = manager().hook
         for memory in added:
             hook.memory_added(memory=memory)
+        self._vault: Vault | None = None
+        paths.secure_tree(self.db_path.parent)
 
     # -- models -----------------------------------------------------------------------------
 
@@ -226,10 +226,14 @@ class Secondme:
     @_serialised
     def add_parts(self, items: Sequence[NewMemory], dedupe: bool = True) -> list[list[tuple[Memory, bool]]]:
         """Like :meth:`add_many`, with every part of each item: ``[[(memory, created), ...], ...]``."""
-        groups = [self.split(item) for item in items]
         nested = self.store.conn.in_transaction
         with self.store.transaction():
+            # Secrets move to the vault first (see :meth:`protect`), then long texts are cut.
+            groups = [self.split(self.protect(item)) for item in items]
             results = self.store.add_many([part for group in groups for part in group], dedupe=dedupe)
+            for memory, created in results:
+                if created and memory.type is MemoryType.VAULT and memory.label:
+                    self.vault.store.set_memory(memory.label, memory.id)
             self._unannounced.extend(memory for memory, created in results if created)
         if not nested:
             self.sync_vectors()
@@ -293,8 +297,28 @@ class Secondme:
 
     @_serialised
     def edit(self, memory_id: int, change: str = "edit", **fields: Any) -> Memory:
-        """Change a memory (history kept, ``change`` names why) and re-index it."""
-        memory = self.store.update(memory_id, change=change, **fields)
+        """Change a memory (history kept, ``change`` names why) and re-index it.
+
+        Secrets in a new text go to the vault.
+        """
+        with self.store.transaction():
+            current = self.store.get(memory_id)
+            kind = MemoryType.parse(fields.get("type", current.type))
+            if "text" in fields or kind is not current.type:
+                draft = NewMemory(text=str(fields.get("text", current.text)), type=kind, label=current.label)
+                protected = self.protect(draft)
+                if "text" in fields or protected.text != current.text:
+                    fields["text"] = protected.text
+                if kind is MemoryType.VAULT and protected.label:
+                    fields.setdefault("label", protected.label)
+                    self.vault.store.set_memory(protected.label, memory_id)
+            memory = self.store.update(memory_id, change=change, **fields)
+            moved_to_vault = kind is MemoryType.VAULT and current.type is not MemoryType.VAULT
+            if moved_to_vault:
+                # Its earlier versions hold the text now in the vault: they must not stay behind.
+                self.store.drop_history(memory_id)
+        if moved_to_vault:
+            self.store.purge_freed()
         if not self.store.conn.in_transaction:
             self.sync_vectors()
         return memory
@@ -302,15 +326,18 @@ class Secondme:
     @_serialised
     def supersede(self, old_id: int, new: NewMemory) -> Memory:
         """Replace a memory by a new one; the old one stays, marked as superseded."""
-        memory = self.store.supersede(old_id, new)
+        with self.store.transaction():
+            memory = self.store.supersede(old_id, self.protect(new))
         self.sync_vectors()
         return memory
 
     @_serialised
     def set_core(self, label: str, value: str) -> Memory:
-        """Set a core memory (the previous value is superseded, not lost)."""
+        """Set a core memory (the previous value is superseded, not lost); secrets go to the vault."""
+        value = self.scrub(value)
         self.split(NewMemory(text=value, type=MemoryType.CORE, label=label))  # refuses a long one
-        memory = self.store.set_core(label, value)
+        with self.store.transaction():
+            memory = self.store.set_core(label, value)
         self.sync_vectors()
         return memory
 
@@ -330,24 +357,45 @@ class Secondme:
         self.store.set_source_status(ids, status)
 
     @_serialised
-    def forget(self, ids: Sequence[int]) -> list[int]:
-        """Remove memories from SQLite (and FTS, by trigger), history and Chroma."""
-        removed = self.store.forget(ids)
+    def forget(self, ids: Sequence[int], reason: str = "by id") -> list[int]:
+        """Remove memories for good: rows, history, earlier versions, FTS segments, the WAL and vectors.
+
+        Only a tombstone (id, time, ``reason``) stays.  ``reason`` must not quote the memory.
+        """
+        wanted = self.store.with_earlier_versions(ids)
+        vault_labels = [
+            m.label for m in self.store.get_many(wanted).values() if m.type is MemoryType.VAULT and m.label
+        ]
+        removed = self.store.forget(wanted, reason=reason)
         if removed:
-            from secondme.errors import StoreError
-            from secondme.store.vectors import open_index
+            from secondme.store.vectors import compact_index, open_index
 
-            try:
-                with open_index(self.vectors) as index:
-                    index.delete(removed)
+            with self.store.transaction():
+                for label in vault_labels:
+                    self.vault.store.delete_entry(label)
+            if self.remote_vectors:
+                from secondme.errors import StoreError
+
+                try:
+                    with open_index(self.vectors) as index:
+                        index.delete(removed)
+                    self.store.drop_indexed(removed)
+                except StoreError as error:
+                    # The rows are gone; their vectors stay listed as orphans until it is back.
+                    self._warn(f"{error.message}; `mem doctor --repair` removes the vectors later")
+            else:
+                if self.chroma_dir.exists():
+                    with open_index(self.chroma_dir) as index:
+                        index.delete(removed)
+                    # Chroma keeps deleted vectors in its log and index files: rewrite them without.
+                    compact_index(self.chroma_dir)
                 self.store.drop_indexed(removed)
-            except StoreError as error:
-                if not self.remote_vectors:
-                    raise
-                # The rows are gone; their vectors stay listed as orphans until the server is back.
-                self._warn(f"{error.message}; `mem doctor --repair` removes the vectors later")
+            self.store.purge_freed()
+            paths.secure_tree(self.db_path.parent)
             from secondme.plugins import manager
+            from secondme.vault import audit
 
+            audit("forget", ids=removed, reason=reason)
             for memory_id in removed:
                 manager().hook.memory_forgotten(memory_id=memory_id)
         return removed
@@ -418,6 +466,31 @@ class Secondme:
             else include_superseded,
         )
 
+    # -- choosing what to forget ------------------------------------------------------------
+
+    @_serialised
+    def ids_from_source(self, source: str) -> list[int]:
+        """Every memory from a file or folder (a deleted file's recorded path still matches)."""
+        # Sources are recorded by absolute path; a file already deleted still resolves to it.
+        wanted = str(Path(source).expanduser().resolve())
+        return self.store.ids_from_source(wanted) or self.store.ids_from_source(source)
+
+    @_serialised
+    def ids_matching(self, query: str) -> list[int]:
+        """Every memory (superseded and vault ones too) holding these words."""
+        hits = self.store.keyword_search(query, Filters(include_superseded=True, include_vault=True), 10_000)
+        return sorted(i for i, _ in hits)
+
+    @_serialised
+    def ids_between(self, since: str | None, until: str | None) -> list[int]:
+        """Every memory whose time falls between ``since`` and ``until``."""
+        return self.store.ids_between(since, until)
+
+    @_serialised
+    def drop_sources(self, source: str) -> None:
+        """Forget the records of the files under ``source`` (after their memories were forgotten)."""
+        self.store.drop_sources(str(Path(source).expanduser().resolve()))
+
     # -- settings kept in the database ------------------------------------------------------
 
     @_serialised
@@ -473,6 +546,93 @@ class Secondme:
         result = ask(self, question, k=k, on_token=on_token, llm=llm, search_mode=mode, **kwargs)
         manager().hook.answer_given(question=result.question, answer=result)
         return result
+
+    # -- the vault --------------------------------------------------------------------------
+
+    @property
+    def vault(self) -> Vault:
+        """The encrypted vault of this home."""
+        if self._vault is None:
+            from secondme.store.vault import VaultStore
+            from secondme.vault import Vault
+
+            self._vault = Vault(VaultStore(self.store.conn), self.store.transaction)
+        return self._vault
+
+    def scrub(self, text: str) -> str:
+        """``text`` with every secret found moved to the vault and replaced by ``[vault:LABEL]``."""
+        from secondme.secrets import scrub
+
+        clean, _ = scrub(text, lambda f: self.vault.keep(f.value, f.hint, f.kind))
+        return clean
+
+    def protect(self, new: NewMemory) -> NewMemory:
+        """A draft safe to store: secrets in its fields moved to the vault.
+
+        A vault-type draft keeps no secret at all: the secrets found in it are stored, and when
+        none is recognised the whole text is the secret; the memory keeps the placeholders only.
+        """
+        from secondme.secrets import find_secrets, scrub
+        from secondme.vault import labels_in, placeholder
+
+        new.type = MemoryType.parse(new.type)
+        if new.type is MemoryType.VAULT:
+            if labels_in(new.text) and not find_secrets(new.text):
+                return new  # already a placeholder (an edit, a re-import)
+            clean, found = scrub(new.text, lambda f: self.vault.keep(f.value, f.hint, f.kind))
+            if not found:
+                label = self.vault.keep(new.text.strip(), new.label or "secret", "manual")
+                clean = placeholder(label)
+            new.text = clean
+            new.label = new.label if new.label and new.label in labels_in(clean) else labels_in(clean)[0]
+            return new
+        new.text = self.scrub(new.text)
+        for name in ("title", "subject", "event", "actor"):
+            value = getattr(new, name)
+            if value:
+                setattr(new, name, self.scrub(value))
+        return new
+
+    def plaintext_vault(self) -> list[int]:
+        """Vault memories whose text is not encrypted yet (stored by a version before the vault)."""
+        from secondme.vault import labels_in
+
+        return [i for i, text, _ in self.store.vault_rows() if not labels_in(text)]
+
+    def seal_plaintext_vault(self) -> list[int]:
+        """Move the text of :meth:`plaintext_vault` memories into the vault, leaving no trace."""
+        sealed: list[int] = []
+        with self.store.transaction():
+            for memory_id, text, label in self.store.vault_rows():
+                draft = self.protect(NewMemory(text=text, type=MemoryType.VAULT, label=label))
+                if draft.text != text:
+                    self.store.seal_text(memory_id, draft.text, draft.label)
+                    self.vault.store.set_memory(draft.label or "", memory_id)
+                    sealed.append(memory_id)
+        if sealed:
+            self.store.purge_freed()
+        return sealed
+
+    def vault_add(self, label: str, value: str, caption: str | None = None) -> Memory:
+        """Store a secret under ``label`` and a vault memory that shows its caption."""
+        from secondme.vault import placeholder
+
+        with self.store.transaction():
+            entry = self.vault.add(label, value, caption=caption)
+            text = placeholder(entry.label) + (f" {self.scrub(caption)}" if caption else "")
+            memory, _ = self.store.add(
+                NewMemory(text=text, type=MemoryType.VAULT, label=entry.label, source_kind="vault"),
+                dedupe=False,
+            )
+            self.vault.store.set_memory(entry.label, memory.id)
+        return memory
+
+    def vault_remove(self, label: str) -> list[int]:
+        """Delete a vault entry and forget its vault memory; returns the memory ids forgotten."""
+        entry = self.vault.entry(label)
+        self.vault.remove(label)
+        ids = [entry.memory_id] if entry.memory_id else []
+        return self.forget(ids, reason="vault entry removed") if ids else []
 
     # -- the vector index -------------------------------------------------------------------
 

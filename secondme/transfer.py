@@ -7,7 +7,7 @@ The JSON Lines format (``FORMAT_VERSION`` 1), one JSON object per line:
 2. one ``{"record": "memory", "memory": {every column}, "history": [...], "vector_model"}`` per
    memory, by id (superseded ones included; vault ones only with ``include_vault``, exactly as
    stored, so an encrypted vault stays encrypted);
-3. one ``{"record": "forgotten", "memory_id", "forgotten_at"}`` per tombstone;
+3. one ``{"record": "forgotten", "memory_id", "forgotten_at", "reason"}`` per tombstone;
 4. an end line ``{"record": "end", "counts": {...}}``: a file without it was cut short.
 
 Vectors are not exported (they are derived): an import embeds every memory with the importing
@@ -248,7 +248,11 @@ def read_jsonl(path: Path) -> Bundle:
             bundle.memories.append(memory)
             bundle.history[memory["id"]] = list(record.get("history") or [])
         elif kind == "forgotten":
-            tomb = {"memory_id": record.get("memory_id"), "forgotten_at": record.get("forgotten_at")}
+            tomb = {
+                "memory_id": record.get("memory_id"),
+                "forgotten_at": record.get("forgotten_at"),
+                "reason": record.get("reason"),
+            }
             if not isinstance(tomb["memory_id"], int) or not tomb["forgotten_at"]:
                 raise InputError(f"{path}, line {number}: a damaged tombstone", hint=nothing)
             bundle.forgotten.append(tomb)

@@ -20,8 +20,12 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SECONDME_HOME", str(path))
     monkeypatch.delenv("SECONDME_DEBUG", raising=False)
     for key in list(os.environ):
-        if key.startswith(("SECONDME_LLM_", "SECONDME_EMBEDDER_", "SECONDME_SEARCH_", "SECONDME_ANSWER_")):
+        if key.startswith(
+            ("SECONDME_LLM_", "SECONDME_EMBEDDER_", "SECONDME_SEARCH_", "SECONDME_ANSWER_", "SECONDME_VAULT_")
+        ):
             monkeypatch.delenv(key)
+    # Never touch the keyring of the person running the tests: the keyring tests start their own.
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     from secondme import plugins
 
     plugins.manager.cache_clear()

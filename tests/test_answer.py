@@ -52,9 +52,9 @@ def test_prompt_quotes_memories_as_dated_data():
     messages = build_prompt("Where do I live?", [core], hits, 500)
     system, user = messages[0]["content"], messages[1]["content"]
     assert "[3] (noted" in system and "My name is Rui" in system
-    assert "[1] (Sat 2 March 2024, episodic) Moved to Lisbon" in user
+    assert '[1] (Sat 2 March 2024, episodic, user) "Moved to Lisbon"' in user
     assert f"[{m2.id}] (noted" in user and user.rstrip().endswith("Question: Where do I live?")
-    assert quote(m1, 10).endswith("Moved to…")
+    assert quote(m1, 10).endswith('"Moved to…"')
 
 
 def test_prompt_resolves_relative_dates_against_the_event_and_states_today():
@@ -67,8 +67,8 @@ def test_prompt_resolves_relative_dates_against_the_event_and_states_today():
         )
     )
     assert quote(memory, 500) == (
-        f"[{memory.id}] (Mon 8 May 2023 13:56, episodic) Ana: I saw the dentist yesterday (7 May 2023) "
-        "and start the new job next month (June 2023)"
+        f'[{memory.id}] (Mon 8 May 2023 13:56, episodic, user) "Ana: I saw the dentist yesterday '
+        '(7 May 2023) and start the new job next month (June 2023)"'
     )
     hit = Hit(memory=memory, score=1.0)
     user = build_prompt("When?", [], [hit], 500, today=datetime(2026, 11, 22, 9, 0))[1]["content"]

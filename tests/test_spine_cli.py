@@ -104,7 +104,8 @@ def test_import_is_idempotent(tmp_path):
         (["add", "x", "--at", "the day after never"], 2, "cannot understand the date"),
         (["search", "x", "--since", "soonish"], 2, "cannot understand the date"),
         (["show", "42"], 3, "no memory with id 42"),
-        (["add", "my password is hunter2"], 2, "looks like a secret"),
+        (["add", "remember to change my password"], 2, "no value was recognised"),
+        (["add", "my password is hunter2"], 6, "the vault needs its passphrase"),
     ],
 )
 def test_bad_input_is_one_clear_line(args, code, message):

@@ -25,8 +25,8 @@ def test_database_uses_wal_and_named_migrations(store):
             "m001_memories",
             "m002_sources_and_queue",
             "m003_vector_dirty",
-            "apps_forgotten",
             "hostile-source-warnings",
+            "vault-001-vault-forgetting",
         ]
     )
     # Opening again applies nothing twice.
@@ -127,12 +127,15 @@ def test_fts_query_is_safe_for_any_text():
     assert fts_query("???") is None
 
 
-def test_vault_is_hidden_unless_asked(store):
+def test_vault_rows_never_enter_the_full_text_index(store):
     store.add(NewMemory("Bank login caption", type=MemoryType.VAULT))
     store.add(NewMemory("Bank branch is on Rua Augusta"))
     assert [i for i, _ in store.keyword_search("bank", Filters(), 10)] == [2]
-    vault = store.keyword_search("bank", Filters(types=(MemoryType.VAULT,)), 10)
-    assert [i for i, _ in vault] == [1]
+    assert store.keyword_search("bank", Filters(types=(MemoryType.VAULT,)), 10) == []
+    store.update(2, type=MemoryType.VAULT)  # a memory moved into the vault leaves the index too
+    assert store.keyword_search("bank", Filters(include_vault=True), 10) == []
+    store.update(1, type=MemoryType.SEMANTIC)
+    assert [i for i, _ in store.keyword_search("bank", Filters(), 10)] == [1]
     assert store.counts_by_type() == {"core": 0, "episodic": 0, "semantic": 1, "resource": 0, "vault": 1}
 
 

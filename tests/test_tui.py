@@ -45,6 +45,15 @@ def frozen_now(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(timeparse, "now", lambda: FROZEN)
 
 
+@pytest.fixture(autouse=True)
+def vault_passphrase(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The seed's vault secret is encrypted under a passphrase (no keyring in tests)."""
+    monkeypatch.setenv("SECONDME_VAULT_PASSPHRASE", "test passphrase")
+
+
+BANK = "Bank app PIN is [vault:app-pin]"
+
+
 def seed() -> Secondme:
     """A small, fixed memory base: every type, a chat with file and lines, a superseded fact."""
     app = Secondme()
@@ -70,7 +79,7 @@ def seed() -> Secondme:
                 source_ref="notes/home/lease.md#p2",
                 path="notes/home/lease.md",
             ),
-            NewMemory("Bank app PIN", type=MemoryType.VAULT, occurred_at="2023-05-05T00:00:00"),
+            NewMemory("Bank app PIN is 4921", type=MemoryType.VAULT, occurred_at="2023-05-05T00:00:00"),
         ]
     )
     old, _ = app.add(NewMemory(OLD_JOB, occurred_at="2022-01-01T00:00:00"))
@@ -230,7 +239,7 @@ async def test_sidebar_type_filter_by_key_and_by_mouse():
         assert {r.type for r in app.memories.loaded_rows()} == {MemoryType.SEMANTIC}
         await pilot.press("5")
         await settle(pilot, app)
-        assert [r.text for r in app.memories.loaded_rows()] == ["Bank app PIN"]
+        assert [r.text for r in app.memories.loaded_rows()] == [BANK]
         # a click on "episodic" in the sidebar
         sidebar = app.query_one("#sidebar", OptionList)
         await pilot.click(sidebar, offset=(2, 2))
@@ -519,12 +528,9 @@ async def test_change_type():
 async def test_reveal_vault_confirms_then_hides_again(monkeypatch):
     monkeypatch.setattr(modals, "REVEAL_SECONDS", 1)
     base = seed()
-    with_value, _ = base.add(
-        NewMemory(
-            "Gym locker code", type=MemoryType.VAULT, metadata={"value": "4471"}, occurred_at="2024-01-01"
-        )
-    )
+    with_value = base.vault_add("gym-locker", "4471", caption="Gym locker code")
     assert reveal_vault_value(with_value) == "4471"
+    assert reveal_vault_value(base.store.get(by_text(base, BANK))) == "4921"
     app = make_app(secondme=base, theme="dark", warm_up=False)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot, app)
@@ -540,8 +546,9 @@ async def test_reveal_vault_confirms_then_hides_again(monkeypatch):
         assert "4471" in text_of(app.screen.query_one("#secret", Static))
         await pilot.pause(1.6)
         assert not isinstance(app.screen, RevealScreen)  # hidden again by itself
-        # a caption without a value says so
-        await select(pilot, app, by_text(base, "Bank app PIN"))
+        # an entry removed from the vault says so
+        base.vault.remove("app-pin")
+        await select(pilot, app, by_text(base, BANK))
         await pilot.press("v")
         await settle(pilot, app)
         await pilot.press("y")

@@ -37,7 +37,7 @@ def _root(
 
 
 def _register() -> None:
-    from secondme.cli import admin, ingest, memories, search, transfer, tui, watch
+    from secondme.cli import admin, ingest, memories, search, transfer, tui, vault, watch
     from secondme.cli import eval as eval_
     from secondme.cli import mcp as mcp_
     from secondme.cli import plugins as plugins_
@@ -49,6 +49,7 @@ def _register() -> None:
     transfer.register(app)
     admin.register(app)
     tui.register(app)
+    vault.register(app)
     eval_.register(app)
     mcp_.register(app)
     plugins_.register(app)

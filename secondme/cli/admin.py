@@ -25,11 +25,26 @@ def doctor(
     json_: JsonOpt = False,
 ) -> None:
     """Check that the vector index agrees with the database (missing, orphan, stale vectors)."""
-    report = _app().doctor(repair=repair)
+    app = _app()
+    report = app.doctor(repair=repair)
+    vault = app.vault.status()
+    plain = app.plaintext_vault()
+    if plain and repair:
+        vault["sealed"] = app.seal_plaintext_vault()
+        plain = app.plaintext_vault()
+    vault["plaintext_memories"] = plain
     if json_:
-        emit_json(report.to_dict())
+        emit_json({**report.to_dict(), "vault": vault})
     else:
         typer.echo(f"memories: {report.memories}   vectors: {report.vectors}   index: {report.index}")
+        typer.echo(f"vault: {_vault_line(vault)}")
+        if vault.get("sealed"):
+            typer.echo(f"encrypted the text of {len(vault['sealed'])} vault memories stored in plain text")
+        if plain:
+            typer.echo(
+                f"{len(plain)} vault memories hold plain text ({', '.join(map(str, plain[:20]))}); "
+                "run `mem doctor --repair` to encrypt them"
+            )
         for name in ("missing", "orphans", "stale"):
             ids = getattr(report, name)
             if ids:
@@ -41,12 +56,35 @@ def doctor(
             typer.echo("Repaired.")
         else:
             typer.echo("Run `mem doctor --repair` to fix this.")
+    if plain:
+        from secondme.errors import SecondmeError
+
+        raise SecondmeError(
+            f"{len(plain)} vault memories hold plain text", hint="run `mem doctor --repair` to encrypt them"
+        )
     if not report.healthy and not report.repaired:
         from secondme.errors import SecondmeError
 
         raise SecondmeError(
             "the vector index disagrees with the database", hint="run `mem doctor --repair` to fix it"
         )
+
+
+def _vault_line(vault: dict[str, object]) -> str:
+    entries = f"{vault['entries']} entries"
+    if vault["backend"] == "keyring":
+        where = (
+            f"key in the OS keyring ({vault['keyring']})"
+            if vault["keyring"]
+            else (f"key in the OS keyring, which cannot be reached now ({vault['keyring_error']})")
+        )
+    elif vault["backend"] == "passphrase":
+        where = "key wrapped by a passphrase (scrypt)"
+    else:
+        where = f"not set up yet; the first secret will use the {vault['would_use']}"
+        if vault.get("keyring_error"):
+            where += f" (no keyring: {vault['keyring_error']})"
+    return f"{entries}, {where}"
 
 
 def models(

@@ -87,10 +87,15 @@ def add(
     else:
         kind = classify(body, has_time=occurred is not None)
         if kind is MemoryType.VAULT:
-            raise InputError(
-                "this looks like a secret, so it was not stored in plain text",
-                hint="store only a caption with --type vault, or choose another type with --type",
-            )
+            from secondme.secrets import find_secrets
+
+            if not find_secrets(body):
+                raise InputError(
+                    "this looks like a secret, but no value was recognised in it, so nothing was stored",
+                    hint="store the value with `mem vault add LABEL`, or choose a type with --type",
+                )
+            # The value goes to the vault; the sentence around it is an ordinary memory.
+            kind = MemoryType.EPISODIC if occurred else MemoryType.SEMANTIC
     new = NewMemory(
         text=body,
         type=kind,
@@ -204,18 +209,71 @@ def _edit_in_editor(current: str) -> str:
 
 def forget(
     memory_ids: Annotated[
-        list[int], typer.Argument(min=1, max=MAX_INT, help="Ids of the memories to remove for good.")
-    ],
+        list[int] | None, typer.Argument(min=1, max=MAX_INT, help="Ids of the memories to remove for good.")
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option("--source", help="Every memory from this file (or folder).")
+    ] = None,
+    query: Annotated[
+        str | None, typer.Option("--query", "-q", help="Every memory holding these words (keyword match).")
+    ] = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be forgotten; change nothing.")
+    ] = False,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Confirm a forget by source, query or dates.")
+    ] = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Remove memories for good (database, full-text index, vectors and history)."""
-    removed = _app().forget(memory_ids)
-    missing = [i for i in memory_ids if i not in removed]
+    """Remove memories for good: rows, history, earlier versions, full-text segments, WAL and vectors.
+
+    Only a tombstone (id, time, reason) stays.  Select by ids, --source, --query or --since/--until.
+    """
+    ids = list(memory_ids or [])
+    selectors = [x for x in (source, query, since or until) if x]
+    if bool(ids) + len(selectors) != 1:
+        raise InputError(
+            "say what to forget in one way",
+            hint="ids, or --source PATH, or --query WORDS, or --since/--until",
+        )
+    app = _app()
+    reason = "by id"
+    if source:
+        ids = app.ids_from_source(source)
+        reason = "by source"
+    elif query:
+        ids = app.ids_matching(query)
+        reason = "by query"
+    elif since or until:
+        ids = app.ids_between(_when(since), _when(until))
+        reason = "by date range"
+    if dry_run or (selectors and not yes):
+        found = app.get_many(ids)
+        shown = [found[i] for i in ids if i in found]
+        if json_:
+            emit_json({"would_forget": [m.id for m in shown], "dry_run": True})
+        else:
+            for memory in shown:
+                typer.echo(memory_line(memory))
+            typer.echo(f"{len(shown)} memories would be forgotten.")
+        if not dry_run:
+            raise InputError(
+                f"add --yes to forget these {len(shown)} memories", hint="or --dry-run to only look"
+            )
+        return
+    removed = app.forget(ids, reason=reason)
+    if source:
+        app.drop_sources(source)
+    missing = [i for i in ids if i not in removed]
     if json_:
-        emit_json({"forgotten": removed, "not_found": missing})
+        emit_json({"forgotten": removed, "not_found": missing if memory_ids else []})
     elif removed:
         typer.echo(f"Forgot {', '.join(f'#{i}' for i in removed)}")
-    if missing:
+    elif selectors:
+        typer.echo("Nothing matched; nothing was forgotten.")
+    if memory_ids and missing:
         names = ", ".join(f"#{i}" for i in missing)
         hint = "`mem list` shows the ids"
         if removed:

@@ -56,20 +56,56 @@ def ask(
         bool, typer.Option("--explain", help="Also show the memories used, their ranks and timings.")
     ] = False,
     mode: ModeOpt = "hybrid",
+    allow_vault: Annotated[
+        bool,
+        typer.Option(
+            "--allow-vault",
+            help="Show vault secrets the answer points to (decrypted here, after the model answered; "
+            "never sent to it).",
+        ),
+    ] = False,
     json_: JsonOpt = False,
 ) -> None:
     """Answer a question from your memories, citing them; says "I don't know" when they don't tell."""
+    from secondme.vault import related_labels
+
     app = _app()
 
     def stream(piece: str) -> None:
         sys.stdout.write(piece)
         sys.stdout.flush()
 
-    result = app.ask(question, k=k, on_token=None if json_ else stream, mode=_check_mode(mode))
+    # With --allow-vault the answer is printed once complete, with its placeholders filled in.
+    live = not json_ and not allow_vault
+    result = app.ask(question, k=k, on_token=stream if live else None, mode=_check_mode(mode))
+    shown = {h.memory.id: h.memory for h in result.hits}
+    labels = related_labels(
+        question, result.answer, [shown[i] for i in result.citations if i in shown], result.hits
+    )
+    values = (
+        {label: app.vault.get(label, purpose="ask --allow-vault") for label in labels} if allow_vault else {}
+    )
+    answer = app.vault.substitute(result.answer, values) if allow_vault else result.answer
     if json_:
-        emit_json(result.to_dict())
+        data = result.to_dict()
+        data["vault_labels"] = labels
+        if allow_vault:
+            data["answer"] = answer
+            data["vault_values"] = values
+        emit_json(data)
         return
+    if not live:
+        sys.stdout.write(answer)
     sys.stdout.write("\n")
+    if labels and allow_vault:
+        for label in labels:
+            if f"[vault:{label}]" not in result.answer:
+                typer.echo(f"{label}: {values[label]}")
+    elif labels:
+        names = ", ".join(labels)
+        typer.echo(
+            f"\nIn the vault: {names} (see it with `mem vault get {labels[0]}`, or ask with --allow-vault)"
+        )
     if result.misattribution is not None:
         # The streamed words were the model's; the check that overrules them gets the last word.
         typer.echo(f"\nChecked: {result.answer}")

@@ -17,6 +17,7 @@ import contextlib
 import functools
 import os
 import re
+import secrets
 import shutil
 import sys
 import tempfile
@@ -195,6 +196,9 @@ class Workspace:
         try:
             # Loading the embedder per home would cost a second per haystack: share one.
             app = Secondme(models.settings, embedder=models.embedder, home=path)
+            # A throwaway home: its vault (benchmark corpora hold a few vault items) is locked by a
+            # random passphrase and never touches the OS keyring.
+            app.vault.use_passphrase(secrets.token_hex(16))
             yield app
         finally:
             if app is not None:

@@ -394,6 +394,8 @@ class Ingestor:
         fresh: list[NewMemory] = []
         for draft in drafts:
             draft.validate()
+            # Secrets in notes, chats and OCR text go to the vault before anything is stored.
+            draft = self.app.protect(draft)
             match = by_hash.pop((content_hash(draft.text), draft.type.value), None)
             if match is not None:
                 slots.append(match.id)

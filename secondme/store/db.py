@@ -31,6 +31,7 @@ def connect(path: Path) -> Database:
     """Open (and create or migrate) the database at ``path``."""
     from secondme.store.migrations import migrations
 
+    _private_files(path)
     try:
         conn = sqlite3.connect(
             str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
@@ -39,6 +40,8 @@ def connect(path: Path) -> Database:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
+        # Deleted content is overwritten with zeros, not left in free pages (real forgetting).
+        conn.execute("PRAGMA secure_delete = ON")
     except sqlite3.DatabaseError as exc:
         raise describe(exc, path) from None
     db = Database(conn)
@@ -51,6 +54,22 @@ def connect(path: Path) -> Database:
     except sqlite3.DatabaseError as exc:
         raise describe(exc, path) from None
     return db
+
+
+def _private_files(path: Path) -> None:
+    """Create the database 0600 (SQLite gives its -wal and -shm files the same mode) and tighten
+    the mode of files an older version left readable to others."""
+    import os
+
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if file.stat().st_mode & 0o077:
+                file.chmod(0o600)
+        except OSError:
+            pass  # absent, or not ours
 
 
 def describe(exc: sqlite3.Error, path: Path) -> StoreError:

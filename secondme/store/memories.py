@@ -15,7 +15,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from secondme import timeparse
-from secondme.errors import InputError, NotFoundError
+from secondme.errors import InputError, NotFoundError, StoreError
 from secondme.memory import Memory, MemoryType, NewMemory, content_hash
 from secondme.store.db import describe
 
@@ -420,25 +420,119 @@ class MemoryStore:
                 "UPDATE memories SET source_status = ? WHERE id = ?", [(status, i) for i in ids]
             )
 
-    def forget(self, ids: Iterable[int]) -> list[int]:
-        """Delete memories and their history for good; returns the ids that existed."""
+    def forget(self, ids: Iterable[int], reason: str = "by id") -> list[int]:
+        """Delete memories and their history for good, leaving a tombstone (id, time, reason) each.
+
+        ``secure_delete`` (set on every connection) zeroes the freed bytes; call
+        :meth:`purge_freed` afterwards to clear the full-text segments and the WAL too.
+        """
         removed: list[int] = []
+        stamp = timeparse.iso(timeparse.now())
         with self.transaction():
             for memory_id in ids:
                 cursor = self.conn.execute("DELETE FROM memories WHERE id = ?", (memory_id,))
                 if cursor.rowcount:
                     removed.append(memory_id)
                     self.conn.execute("DELETE FROM history WHERE memory_id = ?", (memory_id,))
-                    # A tombstone keeps the id and the time, never the content.
-                    self.conn.execute(
-                        "INSERT INTO forgotten (memory_id, forgotten_at) VALUES (?, ?)",
-                        (memory_id, timeparse.iso(timeparse.now())),
-                    )
                     self.conn.execute(
                         "UPDATE memories SET superseded_by = NULL WHERE superseded_by = ?",
                         (memory_id,),
                     )
+                    self.conn.execute(
+                        "INSERT INTO tombstones (memory_id, forgotten_at, reason) VALUES (?, ?, ?)",
+                        (memory_id, stamp, reason),
+                    )
         return removed
+
+    def with_earlier_versions(self, ids: Iterable[int]) -> list[int]:
+        """``ids`` and every memory they superseded, directly or down a chain (older texts)."""
+        wanted = list(dict.fromkeys(int(i) for i in ids))
+        if not wanted:
+            return []
+        rows = self.conn.execute(
+            "WITH RECURSIVE chain(id) AS ("
+            " SELECT value FROM json_each(?)"
+            " UNION SELECT m.id FROM memories m JOIN chain c ON m.superseded_by = c.id"
+            ") SELECT id FROM chain",
+            (json.dumps(wanted),),
+        ).fetchall()
+        found = [int(r[0]) for r in rows]
+        return wanted + [i for i in found if i not in wanted]
+
+    def purge_freed(self) -> None:
+        """Leave no trace of deleted text: merge the FTS segments and empty the WAL.
+
+        FTS5 keeps a deleted row's tokens in its segment blobs until the segments are merged;
+        ``optimize`` merges them all (secure_delete zeroes the old pages).  The WAL still holds
+        the old pages until a checkpoint copies them back and TRUNCATE empties the file; a reader
+        that holds a snapshot open delays that, so it is retried (the busy timeout waits too).
+        """
+        import time
+
+        with self.transaction():
+            self.conn.execute("INSERT INTO memories_fts(memories_fts) VALUES ('optimize')")
+        for attempt in range(20):
+            busy = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            if not busy:
+                return
+            time.sleep(0.05 * (attempt + 1))
+        raise StoreError(
+            "the write-ahead log could not be emptied: another process keeps reading the database",
+            hint="close other secondme processes (a watcher, the TUI) and run `mem forget` again",
+        )
+
+    def drop_history(self, memory_id: int) -> None:
+        """Delete a memory's earlier versions (its text moved into the vault)."""
+        with self.transaction():
+            self.conn.execute("DELETE FROM history WHERE memory_id = ?", (memory_id,))
+
+    def vault_rows(self) -> list[tuple[int, str, str | None]]:
+        """(id, text, label) of every vault memory (to find text stored before encryption)."""
+        rows = self.conn.execute("SELECT id, text, label FROM memories WHERE type = 'vault' ORDER BY id")
+        return [(int(i), str(t), lbl) for i, t, lbl in rows]
+
+    def seal_text(self, memory_id: int, text: str, label: str | None) -> None:
+        """Replace a vault memory's plain text by its placeholder, keeping no history of it."""
+        with self.transaction():
+            self.conn.execute(
+                "UPDATE memories SET text = ?, content_hash = ?, label = ? WHERE id = ?",
+                (text, content_hash(text), label, memory_id),
+            )
+            self.conn.execute("DELETE FROM history WHERE memory_id = ?", (memory_id,))
+
+    def ids_from_source(self, source: str) -> list[int]:
+        """Memories that came from a file (or any file under a folder)."""
+        source = source.rstrip("/")
+        rows = self.conn.execute(
+            "SELECT id FROM memories WHERE source_ref = ? OR path = ? "
+            "OR source_ref LIKE ? ESCAPE '\\' OR source_ref LIKE ? ESCAPE '\\' "
+            "OR path LIKE ? ESCAPE '\\' ORDER BY id",
+            (source, source, *(_like_prefix(source + end) for end in ("#", "/", "/"))),
+        ).fetchall()
+        return [int(r[0]) for r in rows]
+
+    def drop_sources(self, source: str) -> None:
+        """Forget that a file (or a folder's files) was ingested."""
+        source = source.rstrip("/")
+        with self.transaction():
+            for table in ("sources", "ingest_queue", "ingest_errors"):
+                self.conn.execute(
+                    f"DELETE FROM {table} WHERE path = ? OR path LIKE ? ESCAPE '\\'",
+                    (source, _like_prefix(source + "/")),
+                )
+
+    def ids_between(self, since: str | None, until: str | None) -> list[int]:
+        """Memories whose time (event time, else recorded) falls in the range (vault included)."""
+        where, params = Filters(include_superseded=True, include_vault=True, since=since, until=until).sql()
+        rows = self.conn.execute(f"SELECT m.id FROM memories m WHERE 1=1{where} ORDER BY m.id", params)
+        return [int(r[0]) for r in rows]
+
+    def tombstones(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The newest tombstones: id, when and why a memory was forgotten."""
+        rows = self.conn.execute(
+            "SELECT memory_id, forgotten_at, reason FROM tombstones ORDER BY id DESC LIMIT ?", (limit,)
+        )
+        return [{"id": i, "forgotten_at": at, "reason": r} for i, at, r in rows]
 
     def touch(self, ids: Sequence[int]) -> None:
         """Count an access (a memory used in an answer or opened)."""

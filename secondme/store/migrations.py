@@ -205,17 +205,92 @@ _M003 = [
 ]
 
 
-@migrations(name="apps_forgotten")
-def apps_forgotten(db: Database) -> None:
-    """Tombstones: which memory ids were forgotten and when (nothing of their content)."""
-    db.execute(
-        "CREATE TABLE forgotten ("
-        "id INTEGER PRIMARY KEY, memory_id INTEGER NOT NULL, forgotten_at TEXT NOT NULL)"
-    )
-    db.execute("CREATE INDEX idx_forgotten_memory ON forgotten(memory_id)")
-
-
 @migrations(name="hostile-source-warnings")
 def hostile_m001_source_warnings(db: Database) -> None:
     """What was wrong with a file that was still taken, so that every ingest can tell it again."""
     db.execute("ALTER TABLE sources ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]'")
+
+
+@migrations(name="vault-001-vault-forgetting")
+def vault_001(db: Database) -> None:
+    """The encrypted vault, tombstones of forgotten memories, and vault rows kept out of FTS."""
+    for statement in _VAULT_001:
+        db.execute(statement)
+
+
+_VAULT_001 = [
+    """
+    -- How the vault's data key is kept: in the OS keyring, or wrapped by a passphrase-derived key.
+    CREATE TABLE vault_keys (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        backend TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        check_nonce BLOB NOT NULL,
+        check_value BLOB NOT NULL,
+        salt BLOB,
+        scrypt_n INTEGER,
+        scrypt_r INTEGER,
+        scrypt_p INTEGER,
+        wrap_nonce BLOB,
+        wrapped_key BLOB,
+        created_at TEXT NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE vault_entries (
+        id INTEGER PRIMARY KEY,
+        label TEXT NOT NULL UNIQUE,
+        caption TEXT,
+        kind TEXT NOT NULL DEFAULT 'manual',
+        memory_id INTEGER,
+        nonce BLOB NOT NULL,
+        ciphertext BLOB NOT NULL,
+        value_mac TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT
+    )
+    """,
+    "CREATE INDEX idx_vault_mac ON vault_entries(value_mac)",
+    """
+    CREATE TABLE tombstones (
+        id INTEGER PRIMARY KEY,
+        memory_id INTEGER NOT NULL,
+        forgotten_at TEXT NOT NULL,
+        reason TEXT NOT NULL
+    )
+    """,
+    # Vault memories never enter the full-text index (their rows hold only a label and caption,
+    # but a search must not even find those by accident).
+    """
+    INSERT INTO memories_fts(memories_fts, rowid, text, title, subject, label, tags)
+    SELECT 'delete', id, text, title, subject, label, tags FROM memories WHERE type = 'vault'
+    """,
+    "DROP TRIGGER memories_ai",
+    "DROP TRIGGER memories_ad",
+    "DROP TRIGGER memories_au",
+    """
+    CREATE TRIGGER memories_ai AFTER INSERT ON memories WHEN new.type != 'vault' BEGIN
+        INSERT INTO memories_fts(rowid, text, title, subject, label, tags)
+        VALUES (new.id, new.text, new.title, new.subject, new.label, new.tags);
+    END
+    """,
+    """
+    CREATE TRIGGER memories_ad AFTER DELETE ON memories WHEN old.type != 'vault' BEGIN
+        INSERT INTO memories_fts(memories_fts, rowid, text, title, subject, label, tags)
+        VALUES ('delete', old.id, old.text, old.title, old.subject, old.label, old.tags);
+    END
+    """,
+    """
+    CREATE TRIGGER memories_au AFTER UPDATE OF text, title, subject, label, tags, type ON memories
+    BEGIN
+        INSERT INTO memories_fts(memories_fts, rowid, text, title, subject, label, tags)
+        SELECT 'delete', old.id, old.text, old.title, old.subject, old.label, old.tags
+        WHERE old.type != 'vault';
+        INSERT INTO memories_fts(rowid, text, title, subject, label, tags)
+        SELECT new.id, new.text, new.title, new.subject, new.label, new.tags
+        WHERE new.type != 'vault';
+    END
+    """,
+    "INSERT INTO memories_fts(memories_fts) VALUES ('optimize')",
+]

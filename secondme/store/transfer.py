@@ -83,15 +83,15 @@ def vector_models(store: MemoryStore, ids: Sequence[int]) -> dict[int, str]:
 
 
 def forgotten_rows(store: MemoryStore) -> list[dict[str, Any]]:
-    """The tombstones: forgotten memory ids and when, oldest first."""
-    rows = store.conn.execute("SELECT memory_id, forgotten_at FROM forgotten ORDER BY id").fetchall()
-    return [{"memory_id": int(i), "forgotten_at": at} for i, at in rows]
+    """The tombstones: forgotten memory ids, when and why (never their content), oldest first."""
+    rows = store.conn.execute("SELECT memory_id, forgotten_at, reason FROM tombstones ORDER BY id").fetchall()
+    return [{"memory_id": int(i), "forgotten_at": at, "reason": r} for i, at, r in rows]
 
 
 def occupied(store: MemoryStore) -> tuple[int, int]:
     """How many memories and tombstones the home holds already."""
     memories = store.conn.execute("SELECT COUNT(*) FROM memories").fetchone()[0]
-    tombstones = store.conn.execute("SELECT COUNT(*) FROM forgotten").fetchone()[0]
+    tombstones = store.conn.execute("SELECT COUNT(*) FROM tombstones").fetchone()[0]
     return int(memories), int(tombstones)
 
 
@@ -173,8 +173,8 @@ def restore(
         else:
             for tomb in forgotten:
                 store.conn.execute(
-                    "INSERT INTO forgotten (memory_id, forgotten_at) VALUES (?, ?)",
-                    (int(tomb["memory_id"]), tomb["forgotten_at"]),
+                    "INSERT INTO tombstones (memory_id, forgotten_at, reason) VALUES (?, ?, ?)",
+                    (int(tomb["memory_id"]), tomb["forgotten_at"], tomb.get("reason") or "unknown"),
                 )
                 result.forgotten += 1
     return result

@@ -281,3 +281,50 @@ def remove_index(where: Location) -> None:
         close_index()
         shutil.rmtree(directory, ignore_errors=True)
         _bump(directory)
+
+
+def compact_index(directory: Path) -> int:
+    """Rewrite the index with only the vectors it still holds; returns how many were kept.
+
+    Chroma's delete only marks vectors as deleted: they stay in its write-ahead log
+    (``embeddings_queue`` in ``chroma.sqlite3``), in freed database pages and in the HNSW files.
+    Copying the live vectors into a fresh directory and swapping it in leaves none of them
+    behind, without re-embedding anything.  The old directory is removed only after the new one
+    is complete; were the process to stop half-way, ``mem doctor --repair`` rebuilds the index.
+    """
+    if not directory.exists():
+        return 0
+    fresh = directory.with_name(directory.name + ".compact")
+    old = directory.with_name(directory.name + ".old")
+    with _open_lock, file_lock(directory.with_name(directory.name + ".lock")):
+        ids: list[str] = []
+        vectors: list[Any] = []
+        metadatas: list[Any] = []
+        with _translated(directory):
+            collection = _collection(directory)
+            offset = 0
+            while True:
+                page = collection.get(include=["embeddings", "metadatas"], limit=5000, offset=offset)
+                if not page["ids"]:
+                    break
+                ids.extend(page["ids"])
+                vectors.extend(list(v) for v in page["embeddings"])
+                metadatas.extend(page["metadatas"])
+                offset += len(page["ids"])
+        close_index()
+        shutil.rmtree(fresh, ignore_errors=True)
+        with _translated(fresh):
+            collection = _collection(fresh)
+            for start in range(0, len(ids), 1000):
+                collection.add(
+                    ids=ids[start : start + 1000],
+                    embeddings=[[float(x) for x in v] for v in vectors[start : start + 1000]],
+                    metadatas=metadatas[start : start + 1000],
+                )
+        close_index()
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(directory, old)
+        os.replace(fresh, directory)
+        shutil.rmtree(old, ignore_errors=True)
+        _bump(directory)
+    return len(ids)

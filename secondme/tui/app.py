@@ -589,7 +589,12 @@ class SecondmeApp(App[None]):
         if what == "forget":
             self._write("forget", memory.id)
         elif what == "reveal":
-            self.push_screen(RevealScreen(memory, reveal_vault_value(memory)))
+            try:
+                value = reveal_vault_value(memory)
+            except SecondmeError as problem:
+                self.notify(str(problem), severity="error")
+                return
+            self.push_screen(RevealScreen(memory, value))
 
     def _typed(self, memory: Memory, kind: MemoryType | None) -> None:
         if kind is not None:

@@ -34,9 +34,6 @@ SEARCH_K = 50
 RELATED_K = 5
 """How many related memories the detail pane shows."""
 
-VAULT_VALUE_KEY = "value"
-"""Where a vault memory's value sits in its metadata until the encrypted vault exists."""
-
 
 @dataclass(frozen=True)
 class Row:
@@ -100,16 +97,57 @@ def _anchor(anchor: str) -> str:
     return anchor
 
 
-def reveal_vault_value(memory: Memory) -> str | None:
-    """The secret behind a vault memory, or None when none is stored.
+def _vault_labels(memory: Memory) -> list[str]:
+    from secondme.vault import labels_in
 
-    Only the caption exists until the encrypted vault lands; that feature replaces this function's
-    body (decrypting through the keyring), and the TUI's confirm-then-hide flow stays as it is.
-    """
     if memory.type is not MemoryType.VAULT:
+        return []
+    return labels_in(memory.text) or ([memory.label] if memory.label else [])
+
+
+def _vault() -> Any:
+    # Its own connection: the reveal runs on the UI thread, never inside a worker's transaction.
+    # The TUI owns the terminal, so a passphrase can only come from SECONDME_VAULT_PASSPHRASE.
+    from secondme import paths
+    from secondme.store.db import connect
+    from secondme.store.memories import MemoryStore
+    from secondme.store.vault import VaultStore
+    from secondme.vault import Vault, env_passphrase
+
+    store = MemoryStore(connect(paths.db_path()), paths.db_path())
+    return Vault(VaultStore(store.conn), store.transaction, passphrase=env_passphrase)
+
+
+def vault_value_stored(memory: Memory) -> bool:
+    """True when the vault holds a value for this vault memory (nothing is decrypted)."""
+    labels = _vault_labels(memory)
+    if not labels:
+        return False
+    store = _vault().store
+    return any(store.entry(label) is not None for label in labels)
+
+
+def reveal_vault_value(memory: Memory) -> str | None:
+    """The secret behind a vault memory, decrypted from the vault, or None when none is stored.
+
+    Each reveal is written to the audit log (the label, never the value).  Raises a
+    :class:`~secondme.errors.VaultError` when the key is out of reach or a ciphertext was changed.
+    """
+    labels = _vault_labels(memory)
+    if not labels:
         return None
-    value = memory.metadata.get(VAULT_VALUE_KEY)
-    return str(value) if value not in (None, "") else None
+    vault = _vault()
+    values: list[tuple[str, str]] = []
+    for label in labels:
+        try:
+            values.append((label, vault.get(label, purpose="tui reveal")))
+        except NotFoundError:
+            continue
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0][1]
+    return "\n".join(f"{label}: {value}" for label, value in values)
 
 
 def core_label(memory: Memory) -> str:

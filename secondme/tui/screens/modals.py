@@ -122,7 +122,7 @@ class AddScreen(ModalScreen[NewMemory | None]):
             if kind is MemoryType.VAULT:
                 error.update(
                     "This looks like a secret, so it is not stored in plain text. "
-                    "Write only a caption and choose the vault type, or pick another type."
+                    "Choose the vault type to keep it encrypted, or pick another type."
                 )
                 return
         else:
@@ -269,8 +269,7 @@ class RevealScreen(ModalScreen[None]):
             if self.value is None:
                 yield Static(
                     Text(
-                        "No secret value is stored for this memory: secondme keeps only its caption "
-                        "until the encrypted vault is set up.",
+                        "No secret value is stored for this memory: its vault entry was removed.",
                     ),
                     id="secret",
                 )

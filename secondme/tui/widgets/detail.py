@@ -14,7 +14,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from secondme.memory import Memory, MemoryType
-from secondme.tui.backend import Details, provenance, reveal_vault_value
+from secondme.tui.backend import Details, provenance, vault_value_stored
 
 if TYPE_CHECKING:
     from secondme.retrieve import Hit
@@ -113,11 +113,11 @@ class DetailPane(VerticalScroll):
         self.query_one("#detail-head", Static).update(head)
         body: Text | Group = Text(memory.text)
         if memory.type is MemoryType.VAULT:
-            stored = reveal_vault_value(memory) is not None
+            stored = vault_value_stored(memory)
             note = (
                 "Value hidden (locked). Press v to reveal it for a few seconds."
                 if stored
-                else "Locked: only this caption is stored; no secret value is saved yet."
+                else "Locked: no value is stored for this entry (it was removed from the vault)."
             )
             body = Group(Text(memory.text), Text(note, style="dim italic"))
         self.query_one("#detail-text", Static).update(body)
