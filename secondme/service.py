@@ -125,6 +125,8 @@ class Secondme:
         self._unannounced: list[Memory] = []
         self._lock = threading.RLock()
         self._warned: set[str] = set()
+        self._vault: Vault | None = None
+        paths.secure_tree(self.db_path.parent)
 
     def _vector_location(self) -> Any:
         """The index's place: the home's Chroma directory, or the server named by ``vector.url``."""
@@ -187,8 +189,6 @@ class Secondme:
         hook = manager().hook
         for memory in added:
             hook.memory_added(memory=memory)
-        self._vault: Vault | None = None
-        paths.secure_tree(self.db_path.parent)
 
     # -- models -----------------------------------------------------------------------------
 
@@ -558,6 +558,13 @@ class Secondme:
 
             self._vault = Vault(VaultStore(self.store.conn), self.store.transaction)
         return self._vault
+
+    def vault_without_prompt(self) -> Vault:
+        """This home's vault on its own, whose passphrase can only come from the environment."""
+        from secondme.store.vault import VaultStore
+        from secondme.vault import Vault, env_passphrase
+
+        return Vault(VaultStore(self.store.conn), self.store.transaction, passphrase=env_passphrase)
 
     def scrub(self, text: str) -> str:
         """``text`` with every secret found moved to the vault and replaced by ``[vault:LABEL]``."""

@@ -424,6 +424,18 @@ class Vault:
         audit("vault.read", label=label, purpose=purpose)
         return value
 
+    def has(self, label: str) -> bool:
+        """Whether an entry with this label exists (nothing is decrypted)."""
+        return self.store.entry(label) is not None
+
+    def count(self) -> int:
+        """How many entries the vault holds."""
+        return self.store.count()
+
+    def referencing(self, label: str) -> list[int]:
+        """Ids of the memories whose text holds ``[vault:LABEL]``."""
+        return self.store.referencing(label)
+
     def entries(self) -> list[Entry]:
         """Every entry's label and caption."""
         return [Entry(r.label, r.caption, r.kind, r.memory_id, r.created_at) for r in self.store.entries()]

@@ -6,6 +6,7 @@ import shutil
 import pytest
 
 from secondme import paths
+from secondme.errors import EXIT_VAULT
 from tests.conftest import run_mem
 
 
@@ -105,7 +106,7 @@ def test_import_is_idempotent(tmp_path):
         (["search", "x", "--since", "soonish"], 2, "cannot understand the date"),
         (["show", "42"], 3, "no memory with id 42"),
         (["add", "remember to change my password"], 2, "no value was recognised"),
-        (["add", "my password is hunter2"], 6, "the vault needs its passphrase"),
+        (["add", "my password is hunter2"], EXIT_VAULT, "the vault needs its passphrase"),
     ],
 )
 def test_bad_input_is_one_clear_line(args, code, message):

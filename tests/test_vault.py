@@ -83,8 +83,13 @@ def test_mem_add_type_vault_stores_only_ciphertext():
         (["vault", "get", "nope"], PW, 3, "no vault entry 'nope'"),
         (["vault", "rm", "nope"], PW, 3, "no vault entry 'nope'"),
         (["vault", "add", "bad label!"], PW, 2, "invalid vault label"),
-        (["vault", "get", "wifi"], {"SECONDME_VAULT_PASSPHRASE": "wrong"}, 6, "wrong vault passphrase"),
-        (["vault", "get", "wifi"], {}, 6, "needs its passphrase and there is no terminal"),
+        (
+            ["vault", "get", "wifi"],
+            {"SECONDME_VAULT_PASSPHRASE": "wrong"},
+            EXIT_VAULT,
+            "wrong vault passphrase",
+        ),
+        (["vault", "get", "wifi"], {}, EXIT_VAULT, "needs its passphrase and there is no terminal"),
         (["vault", "add", "wifi"], PW, 2, "already holds 'wifi'"),
     ],
 )

@@ -59,7 +59,7 @@ def add(
 
     label = check_label(label)
     app = _app()
-    if app.vault.store.entry(label) is not None:
+    if app.vault.has(label):
         raise InputError(
             f"the vault already holds {label!r}", hint=f"remove it first with `mem vault rm {label}`"
         )
@@ -116,7 +116,7 @@ def list_(json_: JsonOpt = False) -> None:
 def rm(label: LabelArg, json_: JsonOpt = False) -> None:
     """Delete a secret (and forget its vault memory for good)."""
     app = _app()
-    referencing = app.vault.store.referencing(label)
+    referencing = app.vault.referencing(label)
     forgotten = app.vault_remove(label)
     if json_:
         emit_json({"removed": label, "forgotten": forgotten, "still_referenced_by": referencing})
@@ -149,7 +149,7 @@ def rekey(
     """
     app = _app()
     used = app.vault.rekey(backend.strip().lower() if backend else None)
-    count = app.vault.store.count()
+    count = app.vault.count()
     if json_:
         emit_json({"backend": used, "entries": count})
     else:

@@ -106,16 +106,12 @@ def _vault_labels(memory: Memory) -> list[str]:
 
 
 def _vault() -> Any:
-    # Its own connection: the reveal runs on the UI thread, never inside a worker's transaction.
-    # The TUI owns the terminal, so a passphrase can only come from SECONDME_VAULT_PASSPHRASE.
-    from secondme import paths
-    from secondme.store.db import connect
-    from secondme.store.memories import MemoryStore
-    from secondme.store.vault import VaultStore
-    from secondme.vault import Vault, env_passphrase
+    # Its own core handle (its own connection): the reveal runs on the UI thread, never inside a
+    # worker's transaction. The TUI owns the terminal, so a passphrase can only come from
+    # SECONDME_VAULT_PASSPHRASE.
+    from secondme.service import Secondme
 
-    store = MemoryStore(connect(paths.db_path()), paths.db_path())
-    return Vault(VaultStore(store.conn), store.transaction, passphrase=env_passphrase)
+    return Secondme().vault_without_prompt()
 
 
 def vault_value_stored(memory: Memory) -> bool:
@@ -123,8 +119,8 @@ def vault_value_stored(memory: Memory) -> bool:
     labels = _vault_labels(memory)
     if not labels:
         return False
-    store = _vault().store
-    return any(store.entry(label) is not None for label in labels)
+    vault = _vault()
+    return any(vault.has(label) for label in labels)
 
 
 def reveal_vault_value(memory: Memory) -> str | None:
