@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from secondme import paths
+from secondme.errors import EXIT_VAULT
 
 REPO = Path(__file__).resolve().parents[1]
 
