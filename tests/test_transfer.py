@@ -17,6 +17,12 @@ from tests.conftest import run_mem
 QUERIES = ["dentist", "cat name", "Porto", "invoice pdf", "where do I live"]
 
 
+@pytest.fixture(autouse=True)
+def vault_passphrase(monkeypatch):
+    """The seeded home holds a vault memory: its secret is sealed with this passphrase."""
+    monkeypatch.setenv("SECONDME_VAULT_PASSPHRASE", "transfer test passphrase")
+
+
 def seed() -> dict[str, int]:
     """Every type, an edit history, a superseded fact, a superseded core value, a forgotten memory."""
     app = Secondme()
@@ -93,7 +99,12 @@ def test_round_trip_is_lossless(tmp_path, monkeypatch):
     assert memories[ids["job"]]["memory"]["superseded_by"] == ids["new_job"]
     assert memories[ids["dentist"]]["memory"]["metadata"] == {"heading": "Tuesday"}
     assert [r for r in records if r["record"] == "forgotten"] == [
-        {"record": "forgotten", "memory_id": ids["gone"], "forgotten_at": records[-1]["forgotten_at"]}
+        {
+            "record": "forgotten",
+            "memory_id": ids["gone"],
+            "forgotten_at": records[-1]["forgotten_at"],
+            "reason": "by id",
+        }
     ]
 
     second = use_home(monkeypatch, tmp_path / "second")
@@ -129,9 +140,11 @@ def test_vault_only_when_asked_and_exactly_as_stored(tmp_path, monkeypatch):
     assert "I changed my bank PIN" in plain and "4711" not in plain
     target = use_home(monkeypatch, tmp_path / "target")
     target.restore(tmp_path / "all.jsonl")
-    assert target.get(ids["secret"]).type is MemoryType.VAULT
-    assert target.get(ids["secret"]).text == "Bank PIN 4711"
-    assert ids["secret"] not in [h.memory.id for h in target.search("Bank PIN 4711")]
+    restored = target.get(ids["secret"])
+    assert restored.type is MemoryType.VAULT
+    assert restored.text == vault["text"] and "[vault:" in restored.text  # the placeholder
+    assert "4711" not in (tmp_path / "all.jsonl").read_text()  # the value stays sealed in the vault
+    assert ids["secret"] not in [h.memory.id for h in target.search("Bank PIN")]
 
 
 def test_bad_files_import_nothing(tmp_path):
