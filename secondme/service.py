@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from secondme.models.embedder import Embedder
     from secondme.retrieve import Hit
+    from secondme.timeparse import QuestionTime
 
 # How many pending vectors a search brings up to date before answering (more: a warning).
 SEARCH_SYNC_LIMIT = 200
@@ -218,8 +219,9 @@ class Secondme:
         until: str | None = None,
         mode: str = "hybrid",
         include_superseded: bool | None = None,
+        when: QuestionTime | None = None,
     ) -> list[Hit]:
-        """Hybrid search (see :mod:`secondme.retrieve`)."""
+        """Hybrid search (see :mod:`secondme.retrieve`); ``when`` raises memories of a period."""
         from secondme.retrieve import search
 
         filters = Filters(
@@ -230,7 +232,16 @@ class Secondme:
             if include_superseded is None
             else include_superseded,
         )
-        return search(self, query, k or self.settings.search.k, filters, mode=mode)
+        return search(
+            query,
+            k or self.settings.search.k,
+            filters,
+            store=self.store,
+            vector_search=self.vector_search,
+            settings=self.settings.search,
+            mode=mode,
+            when=when,
+        )
 
     def reindex(self) -> int:
         """Rebuild the vector index from SQLite; returns how many vectors were written."""

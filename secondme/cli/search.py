@@ -56,6 +56,12 @@ def ask(
         bool, typer.Option("--explain", help="Also show the memories used, their ranks and timings.")
     ] = False,
     mode: ModeOpt = "hybrid",
+    now: Annotated[
+        str | None,
+        typer.Option(
+            "--now", help="Ask as if it were this moment (e.g. 2023-05-08): 'last week' counts from it."
+        ),
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Answer a question from your memories, citing them; says "I don't know" when they don't tell."""
@@ -67,7 +73,12 @@ def ask(
         sys.stdout.write(piece)
         sys.stdout.flush()
 
-    result = run_ask(app, question, k=k, on_token=None if json_ else stream, search_mode=_check_mode(mode))
+    from secondme import timeparse
+
+    today = timeparse.parse_when(now) if now else None
+    result = run_ask(
+        app, question, k=k, on_token=None if json_ else stream, search_mode=_check_mode(mode), today=today
+    )
     if json_:
         emit_json(result.to_dict())
         return
@@ -75,12 +86,10 @@ def ask(
     if result.misattribution is not None:
         # The streamed words were the model's; the check that overrules them gets the last word.
         typer.echo(f"\nChecked: {result.answer}")
-    cited = {h.memory.id: h.memory for h in result.hits}
-    cited.update({m.id: m for m in app.store.core()})
-    if result.citations:
+    if result.cited:
         typer.echo("\nSources:")
-        for memory_id in result.citations:
-            memory = cited[memory_id]
+        for memory in result.cited:
+            memory_id = memory.id
             when = (memory.occurred_at or memory.recorded_at or "")[:10]
             typer.echo(f"  [{memory_id}] {when}  {snippet(memory.text, 70)}")
     if result.invalid_citations:

@@ -180,14 +180,6 @@ class _Guarded:
         return value
 
 
-@dataclass
-class _KeywordOnly:
-    """What :func:`secondme.retrieve.search` uses in keyword mode: a store and the settings."""
-
-    store: MemoryStore
-    settings: Any
-
-
 def ingest_status(app: Secondme) -> dict[str, Any] | None:
     """The watcher, its queue and recent ingest errors; None while no ingest module exists."""
     if importlib.util.find_spec("secondme.ingest.watcher") is None:
@@ -306,7 +298,15 @@ class Backend:
 
         filters = Filters(types=tuple(types), since=since, until=until)
         with self._read_lock:
-            return search(_KeywordOnly(self.reader, self.app.settings), query, k, filters, mode="keyword")  # type: ignore[arg-type]
+            return search(
+                query,
+                k,
+                filters,
+                store=self.reader,
+                vector_search=None,
+                settings=self.app.settings.search,
+                mode="keyword",
+            )
 
     def count(self, filters: Filters) -> int:
         """How many memories a listing holds."""
