@@ -34,6 +34,8 @@ from secondme.store.memories import Filters  # noqa: E402
 RRF_KS = (1, 3, 5, 10, 20, 60)
 VECTOR_WEIGHTS = (0.0, 0.3, 0.5, 0.7, 1.0, 1.5)
 CANDIDATES = 50
+#: How much of the previous message a per-message unit carries (characters).
+PREVIOUS_CHARS = 100
 #: Settings also shown on every conversation as they are (no fitting).
 FIXED = ((10, 1.0), (3, 0.5), (5, 0.5), (1, 0.5), (5, 0.7), (10, 0.5), (20, 0.5))
 
@@ -61,8 +63,59 @@ def collect() -> dict[str, list[dict]]:
                             "category": question.category_name,
                         }
                     )
-                out[conversation.sample_id] = [{**r, "turns_of": turns_of} for r in rows]
+                window_of = {turn: memory_id for memory_id, held in turns_of.items() for turn in held}
+            # The same conversation as one unit per message, with its speaker and part of the
+            # message before it; a unit's hit counts for the window that holds the message.
+            with workspace.home(f"{conversation.sample_id}-units", models) as units_app:
+                unit_turn = load_units(units_app, conversation)
+                questions = [
+                    q for q in conversation.questions if q.category in RETRIEVAL_CATEGORIES and q.evidence
+                ]
+                for row, question in zip(rows, questions, strict=True):
+                    filters = Filters()
+                    for field, found in (
+                        (
+                            "unit_keyword",
+                            units_app.store.keyword_search(question.question, filters, CANDIDATES),
+                        ),
+                        ("unit_vector", units_app.vector_search(question.question, CANDIDATES, filters)),
+                    ):
+                        windows: dict[int, None] = {}
+                        for unit_id, _ in found:
+                            window = window_of.get(unit_turn.get(unit_id, ""))
+                            if window is not None:
+                                windows.setdefault(window, None)
+                        row[field] = list(windows)
+            out[conversation.sample_id] = [{**r, "turns_of": turns_of} for r in rows]
     return out
+
+
+def load_units(app, conversation) -> dict[int, str]:
+    """Store one memory per message; returns memory id -> the message's dia_id."""
+    from secondme.eval.locomo import conversation_messages
+    from secondme.memory import MemoryType, NewMemory
+    from secondme.timeparse import iso
+
+    messages = conversation_messages(conversation)
+    drafts = []
+    for n, message in enumerate(messages):
+        previous = messages[n - 1] if n else None
+        context = ""
+        if previous is not None and previous.conversation == message.conversation:
+            context = f"\n(after {previous.speaker}: {previous.text[:PREVIOUS_CHARS]})"
+        drafts.append(
+            NewMemory(
+                text=f"{message.speaker}: {message.text}{context}",
+                type=MemoryType.EPISODIC,
+                source_kind="chat",
+                occurred_at=iso(message.timestamp),
+                metadata={"ref": message.ref},
+            )
+        )
+    unit_turn: dict[int, str] = {}
+    for draft, (memory, _created) in zip(drafts, app.add_many(drafts, dedupe=False), strict=True):
+        unit_turn[memory.id] = str(draft.metadata["ref"])
+    return unit_turn
 
 
 def turns(ranked: list[int], turns_of: dict[int, list[str]]) -> list[str]:
@@ -82,9 +135,20 @@ def recall(rows: list[dict], ranker) -> dict[str, float]:
     return {f"recall@{k}": sums[k] / max(1, len(rows)) for k in KS}
 
 
-def hybrid(rrf_k: int, weight: float):
+def hybrid(rrf_k: int, weight: float, prefix: str = ""):
     def rank(row: dict) -> list[int]:
-        scores = fuse([row["keyword"], row["vector"]], rrf_k, [1.0, weight])
+        scores = fuse([row[f"{prefix}keyword"], row[f"{prefix}vector"]], rrf_k, [1.0, weight])
+        return sorted(scores, key=lambda i: (-scores[i], i))
+
+    return rank
+
+
+def both(rrf_k: int, weight: float):
+    """Windows and per-message units, all four rankings fused (vectors weighted)."""
+
+    def rank(row: dict) -> list[int]:
+        lists = [row["keyword"], row["vector"], row["unit_keyword"], row["unit_vector"]]
+        scores = fuse(lists, rrf_k, [1.0, weight, 1.0, weight])
         return sorted(scores, key=lambda i: (-scores[i], i))
 
     return rank
@@ -127,6 +191,17 @@ def main() -> None:
                 "vector": recall(held, lambda r: r["vector"]),
             }
         )
+    units = {}
+    for test, rows in data.items():
+        units[test] = {
+            "windows (10, 1.0)": recall(rows, hybrid(10, 1.0)),
+            "units (10, 1.0)": recall(rows, hybrid(10, 1.0, "unit_")),
+            "units (3, 0.5)": recall(rows, hybrid(3, 0.5, "unit_")),
+            "units BM25": recall(rows, lambda r: r["unit_keyword"]),
+            "units vector": recall(rows, lambda r: r["unit_vector"]),
+            "windows + units (10, 1.0)": recall(rows, both(10, 1.0)),
+            "windows + units (3, 0.5)": recall(rows, both(3, 0.5)),
+        }
     fixed = {}
     for k, w in FIXED:
         fixed[f"rrf_k={k}, w={w}"] = {test: recall(rows, hybrid(k, w)) for test, rows in data.items()}
@@ -136,6 +211,7 @@ def main() -> None:
         "grid": {"rrf_k": RRF_KS, "vector_weight": VECTOR_WEIGHTS},
         "folds": folds,
         "fixed": fixed,
+        "units": units,
         "all": {
             "default": recall(everything, hybrid(10, 1.0)),
             "bm25": recall(everything, lambda r: r["keyword"]),
@@ -166,6 +242,10 @@ def main() -> None:
             f"{cell(f['held_out'])} | {cell(f['default_held_out'])} | {cell(f['bm25'])} | "
             f"{cell(f['vector'])} |"
         )
+    lines += ["", "Retrieval units on each conversation (@5/@10/@20; a unit hit counts for its window):", ""]
+    lines += ["| units | " + " | ".join(data) + " |", "|---|" + "---|" * len(data)]
+    for name in next(iter(units.values())):
+        lines.append(f"| {name} | " + " | ".join(cell(units[t][name]) for t in data) + " |")
     lines += ["", "Fixed settings on each conversation (@5/@10/@20):", ""]
     lines += ["| setting | " + " | ".join(data) + " |", "|---|" + "---|" * len(data)]
     for name, per in fixed.items():

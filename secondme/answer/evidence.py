@@ -33,6 +33,10 @@ RANK_PRIOR = 0.35
 #: The best unit of each of this many top memories is always kept (vector matches share no
 #: words with the question but are often right).
 ALWAYS_KEEP = 2
+#: The weight of a chat participant's name among the question's words: names match every
+#: message that addresses the person ("Thanks, Melanie!"), so they say little about which
+#: message answers.
+NAME_WEIGHT = 0.2
 #: Tokens each memory's header takes in the prompt ("[123] (8 May 2023) ").
 HEADER_TOKENS = 10
 
@@ -142,14 +146,26 @@ def select_evidence(question: str, hits: list[Hit], budget: int) -> list[Excerpt
             total += 1
             for stem in unit.stems & asked:
                 frequency[stem] = frequency.get(stem, 0) + 1
-    weight = {stem: math.log(1 + (total + 1) / (frequency.get(stem, 0) + 0.5)) for stem in asked}
+    names = {
+        porter_stem(part.lower())
+        for hit in hits
+        for speaker in hit.memory.metadata.get("speakers") or []
+        for part in str(speaker).split()
+    }
+    weight = {
+        stem: math.log(1 + (total + 1) / (frequency.get(stem, 0) + 0.5))
+        * (NAME_WEIGHT if stem in names else 1.0)
+        for stem in asked
+    }
     best_possible = sum(weight.values()) or 1.0
     candidates: list[tuple[float, int, Unit]] = []
     for rank, memory_units in enumerate(units):
         prior = RANK_PRIOR / (1 + rank)
         for unit in memory_units:
-            overlap = sum(weight[s] for s in unit.stems & asked) / best_possible
-            unit.score = overlap + prior
+            shared = unit.stems & asked
+            overlap = sum(weight[s] for s in shared) / best_possible
+            # A unit that shares only a name with the question is no evidence on its own.
+            unit.score = overlap + prior if shared - names else prior
             candidates.append((unit.score, rank, unit))
     chosen: dict[int, list[Unit]] = {}
     spent = 0
@@ -171,8 +187,8 @@ def select_evidence(question: str, hits: list[Hit], budget: int) -> list[Excerpt
     for score, rank, unit in candidates:
         if unit in chosen.get(rank, []):
             continue
-        if score <= RANK_PRIOR / (1 + rank) and rank >= ALWAYS_KEEP:
-            break  # the rest share no word with the question: leave the budget unspent
+        if score <= RANK_PRIOR / (1 + rank):
+            continue  # shares no word with the question: leave the budget unspent
         take(rank, unit)
     # Context: the message before each chosen chat message, shortened, where the budget allows.
     for rank in sorted(chosen):
