@@ -15,7 +15,9 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import math
 import pickle
+import re
 import sys
 import time
 from datetime import datetime
@@ -34,6 +36,10 @@ from secondme.store.memories import Filters  # noqa: E402
 RRF_KS = (1, 3, 5, 10, 20, 60)
 VECTOR_WEIGHTS = (0.0, 0.3, 0.5, 0.7, 1.0, 1.5)
 CANDIDATES = 50
+#: Pseudo-relevance feedback: memories read, words added, weight of the expanded ranking.
+PRF_DOCS = 3
+PRF_TERMS = 5
+PRF_WEIGHT = 0.5
 #: How much of the previous message a per-message unit carries (characters).
 PREVIOUS_CHARS = 100
 #: Settings also shown on every conversation as they are (no fitting).
@@ -48,6 +54,7 @@ def collect() -> dict[str, list[dict]]:
         for conversation in load_locomo():
             with workspace.home(conversation.sample_id, models) as app:
                 turns_of = load_conversation(app, conversation)
+                df = document_frequencies(app, list(turns_of))
                 rows = []
                 for question in conversation.questions:
                     if question.category not in RETRIEVAL_CATEGORIES or not question.evidence:
@@ -55,8 +62,10 @@ def collect() -> dict[str, list[dict]]:
                     filters = Filters()
                     keyword = [i for i, _ in app.store.keyword_search(question.question, filters, CANDIDATES)]
                     vector = [i for i, _ in app.vector_search(question.question, CANDIDATES, filters)]
+                    prf = expanded_keyword(app, question.question, keyword, df, len(turns_of))
                     rows.append(
                         {
+                            "keyword_prf": prf,
                             "keyword": keyword,
                             "vector": vector,
                             "evidence": question.evidence,
@@ -88,6 +97,43 @@ def collect() -> dict[str, list[dict]]:
                         row[field] = list(windows)
             out[conversation.sample_id] = [{**r, "turns_of": turns_of} for r in rows]
     return out
+
+
+def _terms(text: str) -> list[str]:
+    from secondme.store.memories import STOPWORDS
+
+    return [w for w in re.findall(r"[a-z]{3,}", text.lower()) if w not in STOPWORDS]
+
+
+def document_frequencies(app, ids: list[int]) -> dict[str, int]:
+    """In how many memories of the home each word occurs."""
+    df: dict[str, int] = {}
+    for memory in app.store.get_many(ids).values():
+        for word in set(_terms(memory.text)):
+            df[word] = df.get(word, 0) + 1
+    return df
+
+
+def expanded_keyword(app, query: str, first: list[int], df: dict[str, int], total: int) -> list[int]:
+    """BM25 with pseudo-relevance feedback (RM3-like): the question plus the words that stand out
+    in its top memories, searched again; the two rankings fused, the original weighted higher."""
+    top = app.store.get_many(first[:PRF_DOCS])
+    asked = set(_terms(query))
+    weight: dict[str, float] = {}
+    for memory in top.values():
+        words = _terms(memory.text)
+        for word in set(words):
+            if word in asked:
+                continue
+            weight[word] = weight.get(word, 0.0) + words.count(word) / len(words) * math.log(
+                1 + total / (df.get(word, 0) + 1)
+            )
+    extra = [w for w, _ in sorted(weight.items(), key=lambda x: -x[1])[:PRF_TERMS]]
+    if not extra:
+        return first
+    second = [i for i, _ in app.store.keyword_search(f"{query} {' '.join(extra)}", Filters(), CANDIDATES)]
+    scores = fuse([first, second], 10, [1.0, PRF_WEIGHT])
+    return sorted(scores, key=lambda i: (-scores[i], i))
 
 
 def load_units(app, conversation) -> dict[int, str]:
@@ -135,9 +181,9 @@ def recall(rows: list[dict], ranker) -> dict[str, float]:
     return {f"recall@{k}": sums[k] / max(1, len(rows)) for k in KS}
 
 
-def hybrid(rrf_k: int, weight: float, prefix: str = ""):
+def hybrid(rrf_k: int, weight: float, prefix: str = "", keyword: str = "keyword"):
     def rank(row: dict) -> list[int]:
-        scores = fuse([row[f"{prefix}keyword"], row[f"{prefix}vector"]], rrf_k, [1.0, weight])
+        scores = fuse([row[f"{prefix}{keyword}"], row[f"{prefix}vector"]], rrf_k, [1.0, weight])
         return sorted(scores, key=lambda i: (-scores[i], i))
 
     return rank
@@ -201,6 +247,10 @@ def main() -> None:
             "units vector": recall(rows, lambda r: r["unit_vector"]),
             "windows + units (10, 1.0)": recall(rows, both(10, 1.0)),
             "windows + units (3, 0.5)": recall(rows, both(3, 0.5)),
+            "BM25 + PRF": recall(rows, lambda r: r["keyword_prf"]),
+            "BM25": recall(rows, lambda r: r["keyword"]),
+            "hybrid (3, 0.5) with BM25 + PRF": recall(rows, hybrid(3, 0.5, "", "keyword_prf")),
+            "hybrid (3, 0.5)": recall(rows, hybrid(3, 0.5)),
         }
     fixed = {}
     for k, w in FIXED:
@@ -242,7 +292,11 @@ def main() -> None:
             f"{cell(f['held_out'])} | {cell(f['default_held_out'])} | {cell(f['bm25'])} | "
             f"{cell(f['vector'])} |"
         )
-    lines += ["", "Retrieval units on each conversation (@5/@10/@20; a unit hit counts for its window):", ""]
+    lines += [
+        "",
+        "Units and query expansion on each conversation (@5/@10/@20; a unit hit counts for its window):",
+        "",
+    ]
     lines += ["| units | " + " | ".join(data) + " |", "|---|" + "---|" * len(data)]
     for name in next(iter(units.values())):
         lines.append(f"| {name} | " + " | ".join(cell(units[t][name]) for t in data) + " |")
