@@ -403,3 +403,18 @@ def test_the_demo_questions_are_answered_right(default_llm):
     assert "21 October 2025" in last.answer, last.answer
     blood = ask_question(app, "What is my blood type?", llm=default_llm, today=today)
     assert blood.abstained
+
+
+def test_a_question_made_of_names_keeps_what_those_people_said():
+    from secondme.answer import select_evidence
+
+    chat = (
+        "3/9/24, 18:02 - Jimmeny Marvelton: i refuse to converse with you\n"
+        "3/9/24, 18:03 - Batman Robin: Hi nemesis\n"
+        "3/9/24, 18:04 - Jimmeny Marvelton: we meet again\n"
+    )
+    memories = chat_memories(chat)
+    excerpts = select_evidence(
+        "What did Batman Robin say to Jimmeny Marvelton?", [Hit(memories[0], 1.0)], 350
+    )
+    assert "Hi nemesis" in excerpts[0].text()

@@ -158,14 +158,21 @@ def select_evidence(question: str, hits: list[Hit], budget: int) -> list[Excerpt
         for stem in asked
     }
     best_possible = sum(weight.values()) or 1.0
+    # A question made only of names ("What did Batman & Robin say to Jimmeny?") is about who
+    # said what: then a message's speaker counts among its words.
+    only_names = not any(unit.stems & (asked - names) for memory_units in units for unit in memory_units)
     candidates: list[tuple[float, int, Unit]] = []
     for rank, memory_units in enumerate(units):
         prior = RANK_PRIOR / (1 + rank)
         for unit in memory_units:
-            shared = unit.stems & asked
-            overlap = sum(weight[s] for s in shared) / best_possible
-            # A unit that shares only a name with the question is no evidence on its own.
-            unit.score = overlap + prior if shared - names else prior
+            if only_names:
+                shared = (unit.stems | stems(unit.speaker or "")) & asked
+                unit.score = sum(weight[s] for s in shared) / best_possible + prior if shared else prior
+            else:
+                shared = unit.stems & asked
+                overlap = sum(weight[s] for s in shared) / best_possible
+                # A unit that shares only a name with the question is no evidence on its own.
+                unit.score = overlap + prior if shared - names else prior
             candidates.append((unit.score, rank, unit))
     chosen: dict[int, list[Unit]] = {}
     spent = 0
