@@ -49,7 +49,8 @@ class SearchSettings:
 
     k: int = 10
     candidates: int = 50
-    rrf_k: int = 10
+    rrf_k: int = 3
+    vector_weight: float = 0.5
     include_superseded: bool = False
 
 
@@ -59,6 +60,7 @@ class AnswerSettings:
 
     k: int = 8
     max_memory_chars: int = 500
+    context_tokens: int = 350
     min_score: float = 0.0
     check_attribution: bool = True
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
 
 from secondme.memory import Memory
 from secondme.store.memories import Filters
+from secondme.timeparse import QuestionTime
 
 if TYPE_CHECKING:
-    from secondme.service import Secondme
+    from secondme.config import SearchSettings
 
 
 @dataclass
@@ -67,22 +69,65 @@ def fuse(rankings: list[list[int]], rrf_k: int, weights: list[float] | None = No
     return scores
 
 
-def search(app: Secondme, query: str, k: int, filters: Filters, mode: str = "hybrid") -> list[Hit]:
-    """The ``k`` best memories for ``query``; ``mode`` is hybrid, keyword or vector."""
-    settings = app.settings.search
+class KeywordStore(Protocol):
+    """What hybrid search needs from the store: BM25 matches and the memories by id."""
+
+    def keyword_search(self, query: str, filters: Filters, limit: int) -> list[tuple[int, float]]:
+        """FTS5 BM25 matches as (id, bm25) pairs, best first."""
+        ...
+
+    def get_many(self, ids: list[int]) -> dict[int, Memory]:
+        """The memories with these ids (missing ids are left out)."""
+        ...
+
+
+#: ``vector_search(query, n, filters)``: the nearest memories as (id, distance) pairs.
+VectorSearch = Callable[[str, int, Filters], list[tuple[int, float]]]
+
+#: A memory whose date falls in the period a question names gets its fused score raised by this
+#: share; a boost, not a filter, because an event can be told about after it happened.
+PERIOD_BOOST = 0.5
+#: For "two weeks before X": memories dated within this many days of the implied date count.
+RELATIVE_SLACK_DAYS = 4
+
+
+def search(
+    query: str,
+    k: int,
+    filters: Filters,
+    *,
+    store: KeywordStore,
+    vector_search: VectorSearch | None,
+    settings: SearchSettings,
+    mode: str = "hybrid",
+    when: QuestionTime | None = None,
+) -> list[Hit]:
+    """The ``k`` best memories for ``query``; ``mode`` is hybrid, keyword or vector.
+
+    ``store`` gives BM25 matches and memories, ``vector_search`` the nearest neighbours (None:
+    keyword only).  ``when`` (from :func:`secondme.timeparse.question_time`) raises memories
+    dated in the period the question names.
+    """
     n = max(settings.candidates, k * 3)
     keyword: list[tuple[int, float]] = []
     vector: list[tuple[int, float]] = []
     if mode in ("hybrid", "keyword"):
-        keyword = app.store.keyword_search(query, filters, n)
-    if mode in ("hybrid", "vector") and not _vault_only(filters):
-        vector = app.vector_search(query, n, filters)
+        keyword = store.keyword_search(query, filters, n)
+    if mode in ("hybrid", "vector") and vector_search is not None and not _vault_only(filters):
+        vector = vector_search(query, n, filters)
     keyword_ids = [i for i, _ in keyword]
     vector_ids = [i for i, _ in vector]
-    scores = fuse([keyword_ids, vector_ids], settings.rrf_k)
+    scores = fuse([keyword_ids, vector_ids], settings.rrf_k, [1.0, settings.vector_weight])
     ranked = sorted(scores, key=lambda i: (-scores[i], i))
-    memories = app.store.get_many(ranked[: k * 2])
+    boosting = when is not None and (when.has_period or when.relative_days is not None)
+    fetched = ranked[: max(k * 2, n)] if boosting else ranked[: k * 2]
+    memories = store.get_many(fetched)
+    if boosting and when is not None:
+        scores = _boost_period(scores, ranked, memories, when)
+        ranked = sorted(scores, key=lambda i: (-scores[i], i))
     distances = dict(vector)
+    keyword_rank = {memory_id: rank for rank, memory_id in enumerate(keyword_ids, start=1)}
+    vector_rank = {memory_id: rank for rank, memory_id in enumerate(vector_ids, start=1)}
     hits: list[Hit] = []
     for memory_id in ranked:
         memory = memories.get(memory_id)
@@ -92,14 +137,46 @@ def search(app: Secondme, query: str, k: int, filters: Filters, mode: str = "hyb
             Hit(
                 memory=memory,
                 score=scores[memory_id],
-                keyword_rank=keyword_ids.index(memory_id) + 1 if memory_id in keyword_ids else None,
-                vector_rank=vector_ids.index(memory_id) + 1 if memory_id in vector_ids else None,
+                keyword_rank=keyword_rank.get(memory_id),
+                vector_rank=vector_rank.get(memory_id),
                 distance=distances.get(memory_id),
             )
         )
         if len(hits) == k:
             break
     return hits
+
+
+def memory_moment(memory: Memory) -> datetime | None:
+    """When a memory happened (else when it was noted), or None."""
+    for value in (memory.occurred_at, memory.valid_from, memory.recorded_at):
+        if value:
+            try:
+                return datetime.fromisoformat(value)
+            except ValueError:
+                continue
+    return None
+
+
+def _boost_period(
+    scores: dict[int, float], ranked: list[int], memories: dict[int, Memory], when: QuestionTime
+) -> dict[int, float]:
+    since, until = when.since, when.until
+    if when.relative_days is not None:
+        # Place "two weeks before X" against the date of the best match for X.
+        anchor = next((memory_moment(memories[i]) for i in ranked if i in memories), None)
+        if anchor is None:
+            return scores
+        target = anchor + timedelta(days=when.relative_days)
+        slack = timedelta(days=RELATIVE_SLACK_DAYS)
+        since, until = min(target, anchor) - slack, max(target, anchor) + slack
+    period = QuestionTime(since=since, until=until)
+    boosted = dict(scores)
+    for memory_id, memory in memories.items():
+        moment = memory_moment(memory)
+        if moment is not None and memory_id in boosted and period.contains(moment):
+            boosted[memory_id] *= 1.0 + PERIOD_BOOST
+    return boosted
 
 
 def _vault_only(filters: Filters) -> bool:

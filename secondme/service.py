@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from secondme.answer import Answer
     from secondme.models.embedder import Embedder
     from secondme.retrieve import Hit
+    from secondme.timeparse import QuestionTime
     from secondme.transfer import ImportReport
     from secondme.vault import Vault
 
@@ -440,6 +441,11 @@ class Secondme:
         return self.store.core()
 
     @_serialised
+    def touch(self, ids: Sequence[int]) -> None:
+        """Note that memories were used (in an answer): their access count and time go up."""
+        self.store.touch(ids)
+
+    @_serialised
     def predecessors(self, memory_id: int) -> list[Memory]:
         """The memories this one superseded, oldest first."""
         return self.store.predecessors(memory_id)
@@ -540,10 +546,7 @@ class Secondme:
         from secondme.answer import ask
         from secondme.plugins import manager
 
-        kwargs: dict[str, Any] = {}
-        if today is not None:
-            kwargs["today"] = today
-        result = ask(self, question, k=k, on_token=on_token, llm=llm, search_mode=mode, **kwargs)
+        result = ask(self, question, k=k, on_token=on_token, llm=llm, search_mode=mode, today=today)
         manager().hook.answer_given(question=result.question, answer=result)
         return result
 
@@ -775,12 +778,22 @@ class Secondme:
         until: str | None = None,
         mode: str = "hybrid",
         include_superseded: bool | None = None,
+        when: QuestionTime | None = None,
     ) -> list[Hit]:
-        """Hybrid search (see :mod:`secondme.retrieve`)."""
+        """Hybrid search (see :mod:`secondme.retrieve`); ``when`` raises memories of a period."""
         from secondme.retrieve import search
 
         filters = self.filters(types, since, until, include_superseded)
-        return search(self, query, k or self.settings.search.k, filters, mode=mode)
+        return search(
+            query,
+            k or self.settings.search.k,
+            filters,
+            store=self.store,
+            vector_search=self.vector_search,
+            settings=self.settings.search,
+            mode=mode,
+            when=when,
+        )
 
     @_serialised
     def reindex(self) -> int:

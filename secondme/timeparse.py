@@ -7,6 +7,7 @@ and read as the user wrote them.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from secondme.errors import InputError
@@ -194,3 +195,204 @@ def annotate_relative(text: str, moment: datetime) -> str:
         return f"{match.group(0)} ({resolved})" if resolved else match.group(0)
 
     return _RELATIVE.sub(replace, text)
+
+
+# --- time in questions ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuestionTime:
+    """What a question says about time: a period it is about, and whether it wants the latest or
+    the earliest of several events.
+
+    ``since``/``until`` bound the period (inclusive, local wall-clock); ``order`` is ``"latest"``
+    ("when did I last ...", "current", "now") or ``"earliest"`` ("what was my first ...") or None;
+    ``phrase`` is the text that set the period, for explanations.
+    """
+
+    since: datetime | None = None
+    until: datetime | None = None
+    order: str | None = None
+    phrase: str | None = None
+    relative_days: int | None = None
+    """For "two weeks before/after X": days from X's date (negative: before)."""
+
+    @property
+    def has_period(self) -> bool:
+        """True when the question names a period of time."""
+        return self.since is not None or self.until is not None
+
+    def contains(self, moment: datetime) -> bool:
+        """True when ``moment`` falls in the period (always True without one)."""
+        if self.since is not None and moment < self.since:
+            return False
+        return not (self.until is not None and moment > self.until)
+
+    def to_dict(self) -> dict[str, str | int | None]:
+        """The JSON form (inside ``mem ask --json``)."""
+        return {
+            "since": iso(self.since) if self.since else None,
+            "until": iso(self.until) if self.until else None,
+            "order": self.order,
+            "phrase": self.phrase,
+            "relative_days": self.relative_days,
+        }
+
+
+_MONTH_NAMES = {name.lower(): i + 1 for i, name in enumerate(_MONTHS)}
+_MONTH_NAMES.update({name.lower()[:3]: i + 1 for i, name in enumerate(_MONTHS)})
+_MONTH_NAMES["sept"] = 9
+_MONTH_RE = "|".join(sorted(_MONTH_NAMES, key=len, reverse=True))
+_LATEST = re.compile(
+    r"\b(?:last|latest|most recent(?:ly)?|recently|currently|current|now|these days|still|anymore)\b",
+    re.IGNORECASE,
+)
+# "last" names a period, not an order, in "last week", "last May", "last year", "last Friday".
+_LAST_PERIOD = re.compile(
+    r"\blast\s+(?:week(?:end)?|month|year|night|time|" + "|".join(_WEEKDAYS) + "|" + _MONTH_RE + r")\b",
+    re.IGNORECASE,
+)
+# A question in the present tense ("Where do I work?", "What is my car?") asks how things are
+# now: when memories of different times answer it, the newest holds.
+_PRESENT = re.compile(r"^\W*(?:\w+\s+){0,3}?(?:do|does|am|is|are|have|has)\b", re.IGNORECASE)
+_PAST = re.compile(r"\b(?:did|was|were|had|used to|ago|before|after|when)\b", re.IGNORECASE)
+_EARLIEST = re.compile(r"\b(?:first|earliest|originally|initially|at first|to begin with)\b", re.IGNORECASE)
+_SPAN_UNITS = {"day": 1, "week": 7, "month": 30, "year": 365}
+_Q_COUNT = r"(\d{1,3}|an?|one|two|three|four|five|six|seven|eight|nine|ten|a couple of|a few)"
+_Q_AGO = re.compile(_Q_COUNT + r"\s+(day|week|month|year)s?\s+ago\b", re.IGNORECASE)
+_Q_LAST_SPAN = re.compile(
+    r"\b(last|past|previous|this)\s+(?:(" + _Q_COUNT[1:-1] + r")\s+)?(day|week(?:end)?|month|year)s?\b",
+    re.IGNORECASE,
+)
+_Q_MONTH_YEAR = re.compile(r"\b(?:in\s+)?(" + _MONTH_RE + r")\.?,?\s+(\d{4})\b", re.IGNORECASE)
+_Q_DAY_MONTH_YEAR = re.compile(
+    r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(" + _MONTH_RE + r")\.?,?\s+(\d{4})\b", re.IGNORECASE
+)
+_Q_MONTH_DAY_YEAR = re.compile(
+    r"\b(" + _MONTH_RE + r")\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b", re.IGNORECASE
+)
+_Q_YEAR = re.compile(r"\b(?:in|during|of|since|before|after)\s+((?:19|20)\d{2})\b", re.IGNORECASE)
+_Q_LAST_MONTH_NAME = re.compile(r"\b(?:last|in|this)\s+(" + _MONTH_RE + r")\b(?!\s+\d)", re.IGNORECASE)
+_Q_RELATIVE_TO = re.compile(_Q_COUNT + r"\s+(day|week|month|year)s?\s+(before|after)\b", re.IGNORECASE)
+
+
+def _count(raw: str) -> int:
+    raw = raw.lower()
+    if raw == "a few":
+        return 3
+    return _COUNT_WORDS[raw] if raw in _COUNT_WORDS else int(raw)
+
+
+def _day(moment: datetime) -> datetime:
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _end_of_day(moment: datetime) -> datetime:
+    return moment.replace(hour=23, minute=59, second=59, microsecond=0)
+
+
+def _month_range(year: int, month: int) -> tuple[datetime, datetime]:
+    start = datetime(year, month, 1)
+    next_year, next_month = _month_shift(start, 1)
+    return start, datetime(next_year, next_month, 1) - timedelta(seconds=1)
+
+
+def question_time(question: str, today: datetime) -> QuestionTime:
+    """The period and order a question speaks of, relative to ``today``.
+
+    Periods: "on 8 May 2023", "in May 2023", "in 2023", "last May", "last week", "this month",
+    "the past 3 days", "two weeks ago".  A period relative to another event ("two weeks before
+    the trip") cannot be placed without that event: it only sets no period.  Order: "when did I
+    last ...", "latest", "currently" ask for the latest; "first", "originally" for the earliest.
+    Ranges are whole days, months or years, inclusive.
+    """
+    text = " ".join(question.split())
+    since: datetime | None = None
+    until: datetime | None = None
+    phrase: str | None = None
+    day = _day(today)
+    match: re.Match[str] | None
+    if match := _Q_DAY_MONTH_YEAR.search(text):
+        start = datetime(int(match.group(3)), _MONTH_NAMES[match.group(2).lower()], int(match.group(1)))
+        since, until, phrase = start, _end_of_day(start), match.group(0)
+    elif match := _Q_MONTH_DAY_YEAR.search(text):
+        start = datetime(int(match.group(3)), _MONTH_NAMES[match.group(1).lower()], int(match.group(2)))
+        since, until, phrase = start, _end_of_day(start), match.group(0)
+    elif match := _Q_MONTH_YEAR.search(text):
+        since, until = _month_range(int(match.group(2)), _MONTH_NAMES[match.group(1).lower()])
+        phrase = match.group(0)
+    elif match := _Q_AGO.search(text):
+        count, unit = _count(match.group(1)), match.group(2).lower()
+        centre = day - timedelta(days=count * _SPAN_UNITS[unit])
+        # "two weeks ago" is a week around that day; "3 days ago" that day.
+        half = timedelta(days={"day": 0, "week": 3, "month": 15, "year": 182}[unit])
+        since, until, phrase = centre - half, _end_of_day(centre + half), match.group(0)
+    elif match := _Q_LAST_SPAN.search(text):
+        which, raw_count, unit = match.group(1).lower(), match.group(2), match.group(3).lower()
+        count = _count(raw_count) if raw_count else 1
+        phrase = match.group(0)
+        if unit == "weekend":
+            saturday = day - timedelta(days=(day.weekday() - 5) % 7 or 7) if which != "this" else day
+            since, until = saturday, _end_of_day(saturday + timedelta(days=1))
+        elif which == "this":
+            if unit == "day":
+                since, until = day, _end_of_day(day)
+            elif unit == "week":
+                since, until = day - timedelta(days=day.weekday()), _end_of_day(day)
+            elif unit == "month":
+                since, until = day.replace(day=1), _end_of_day(day)
+            else:
+                since, until = day.replace(month=1, day=1), _end_of_day(day)
+        elif which in ("past",) or raw_count:
+            since, until = day - timedelta(days=count * _SPAN_UNITS[unit]), _end_of_day(day)
+        elif unit == "week":
+            monday = day - timedelta(days=day.weekday() + 7)
+            since, until = monday, _end_of_day(monday + timedelta(days=6))
+        elif unit == "month":
+            year, month = _month_shift(day, -1)
+            since, until = _month_range(year, month)
+        elif unit == "year":
+            since, until = datetime(day.year - 1, 1, 1), datetime(day.year - 1, 12, 31, 23, 59, 59)
+        else:
+            yesterday = day - timedelta(days=1)
+            since, until = yesterday, _end_of_day(yesterday)
+    elif match := _Q_LAST_MONTH_NAME.search(text):
+        month = _MONTH_NAMES[match.group(1).lower()]
+        # "may" is also a verb: only a capitalised month name counts.
+        if match.group(1)[0].isupper():
+            year = (
+                day.year if (month < day.month or match.group(0).lower().startswith("this")) else day.year - 1
+            )
+            if match.group(0).lower().startswith("last") and month >= day.month:
+                year = day.year - 1
+            since, until = _month_range(year, month)
+            phrase = match.group(0)
+    elif match := _Q_YEAR.search(text):
+        year = int(match.group(1))
+        word = match.group(0).split()[0].lower()
+        if word == "since":
+            since, until = datetime(year, 1, 1), None
+        elif word == "before":
+            since, until = None, datetime(year, 1, 1) - timedelta(seconds=1)
+        elif word == "after":
+            since, until = datetime(year + 1, 1, 1), None
+        else:
+            since, until = datetime(year, 1, 1), datetime(year, 12, 31, 23, 59, 59)
+        phrase = match.group(0)
+    relative_days = None
+    if relative := _Q_RELATIVE_TO.search(text):
+        # "two weeks before the trip": relative to an event, not to today; retrieval places it
+        # against the date of the best match for the event.
+        days = _count(relative.group(1)) * _SPAN_UNITS[relative.group(2).lower()]
+        relative_days = -days if relative.group(3).lower() == "before" else days
+        since = until = None
+        phrase = relative.group(0)
+    order: str | None = None
+    without_periods = _LAST_PERIOD.sub(" ", text)
+    if _EARLIEST.search(without_periods):
+        order = "earliest"
+    elif _LATEST.search(without_periods) or (
+        _PRESENT.search(text) and not _PAST.search(text) and not since and not until
+    ):
+        order = "latest"
+    return QuestionTime(since=since, until=until, order=order, phrase=phrase, relative_days=relative_days)

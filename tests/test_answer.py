@@ -52,7 +52,7 @@ def test_prompt_quotes_memories_as_dated_data():
     messages = build_prompt("Where do I live?", [core], hits, 500)
     system, user = messages[0]["content"], messages[1]["content"]
     assert "[3] (noted" in system and "My name is Rui" in system
-    assert '[1] (Sat 2 March 2024, episodic, user) "Moved to Lisbon"' in user
+    assert '[1] (2 March 2024, episodic, user) "Moved to Lisbon"' in user
     assert f"[{m2.id}] (noted" in user and user.rstrip().endswith("Question: Where do I live?")
     assert quote(m1, 10).endswith('"Moved to…"')
 
@@ -67,8 +67,8 @@ def test_prompt_resolves_relative_dates_against_the_event_and_states_today():
         )
     )
     assert quote(memory, 500) == (
-        f'[{memory.id}] (Mon 8 May 2023 13:56, episodic, user) "Ana: I saw the dentist yesterday '
-        '(7 May 2023) and start the new job next month (June 2023)"'
+        f'[{memory.id}] (8 May 2023, episodic, user) "Ana: I saw the dentist yesterday (7 May 2023) '
+        'and start the new job next month (June 2023)"'
     )
     hit = Hit(memory=memory, score=1.0)
     user = build_prompt("When?", [], [hit], 500, today=datetime(2026, 11, 22, 9, 0))[1]["content"]
@@ -264,3 +264,157 @@ def test_default_model_declines_a_question_about_the_wrong_person(tmp_path):
 
     shown = run_mem("ask", "What colour is Pedro repainting his kitchen?")
     assert shown.returncode == 0 and "I don't know" in shown.stdout
+
+
+# -- compact evidence, search collaborators, time order ---------------------------------------------
+
+
+def test_compact_evidence_keeps_the_cited_message_with_its_id_and_date():
+    from secondme.answer import select_evidence
+    from secondme.answer.evidence import estimate_tokens
+
+    chat = (
+        "3/9/24, 18:02 - Pedro: Did you sort out the car?\n"
+        "3/9/24, 18:03 - Ana: Not yet, the garage is closed on Mondays and the part is still on order\n"
+        "3/9/24, 18:04 - Pedro: My sister adopted a grey kitten called Biscuit last weekend!\n"
+        "3/9/24, 18:05 - Ana: That is lovely, send photos\n"
+        "3/9/24, 18:06 - Pedro: Sure. By the way the football match is on Saturday at the stadium\n"
+        "3/9/24, 18:07 - Ana: I will bring snacks and the blue scarf for the match\n"
+    )
+    memories = chat_memories(chat)
+    hits = [Hit(memory=m, score=1.0 / (i + 1)) for i, m in enumerate(memories)]
+    excerpts = select_evidence("What is the name of the kitten Pedro's sister adopted?", hits, 60)
+    assert [e.memory.id for e in excerpts] == [memories[0].id]
+    text = excerpts[0].text()
+    assert "Biscuit" in text and "football" not in text and estimate_tokens(text) < 60
+    user = build_prompt("Kitten?", [], hits, 500, excerpts=excerpts)[1]["content"]
+    line = next(line for line in user.splitlines() if "Biscuit" in line)
+    assert line.startswith(f"[{memories[0].id}] (3 September 2024, ")
+
+
+def test_compact_evidence_spends_no_more_than_its_budget():
+    from secondme.answer import select_evidence
+    from secondme.answer.evidence import HEADER_TOKENS, estimate_tokens
+
+    app = Secondme()
+    for n in range(12):
+        app.add(
+            NewMemory(f"Note {n}. The garden needs water on day {n}. Tomatoes grow fast in warm weather.")
+        )
+    hits = app.search("garden tomatoes water", k=12)
+    for budget in (40, 120, 400):
+        excerpts = select_evidence("When does the garden need water?", hits, budget)
+        spent = sum(estimate_tokens(u.text) + 1 for e in excerpts for u in e.units) + HEADER_TOKENS * len(
+            excerpts
+        )
+        assert excerpts and spent <= budget
+
+
+def test_search_takes_its_collaborators_and_does_not_import_the_core():
+    import subprocess
+    import sys
+
+    code = "import sys, secondme.retrieve; print('secondme.service' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+    from secondme.config import SearchSettings
+    from secondme.memory import Memory, MemoryType
+    from secondme.retrieve import search
+    from secondme.store.memories import Filters
+    from secondme.timeparse import question_time
+
+    def memory(i: int, when: str) -> Memory:
+        return Memory(
+            i, MemoryType.EPISODIC, f"m{i}", "cli", None, when, when, None, None, None, [], 0, 0, None, "", {}
+        )
+
+    store_rows = {1: memory(1, "2023-01-10T00:00:00"), 2: memory(2, "2023-05-10T00:00:00")}
+
+    class Store:
+        def keyword_search(self, query, filters, limit):
+            return [(1, -2.0), (2, -1.0)]
+
+        def get_many(self, ids):
+            return {i: store_rows[i] for i in ids if i in store_rows}
+
+    def vectors(query, n, filters):
+        return [(1, 0.2), (2, 0.3)]
+
+    settings = SearchSettings()
+    plain = search("q", 2, Filters(), store=Store(), vector_search=vectors, settings=settings)
+    assert [h.memory.id for h in plain] == [1, 2] and plain[0].vector_rank == 1
+    in_may = question_time("What did I do in May 2023?", datetime(2023, 6, 1))
+    boosted = search("q", 2, Filters(), store=Store(), vector_search=vectors, settings=settings, when=in_may)
+    assert [h.memory.id for h in boosted] == [2, 1]
+    keyword = search("q", 2, Filters(), store=Store(), vector_search=None, settings=settings, mode="keyword")
+    assert [h.vector_rank for h in keyword] == [None, None]
+
+
+def test_a_question_about_the_latest_lists_the_newest_first():
+    app = Secondme()
+    old, _ = app.add(
+        NewMemory("Saw Ana at the cinema", type=MemoryType.EPISODIC, occurred_at="2025-06-14T19:00:00")
+    )
+    new, _ = app.add(
+        NewMemory("Saw Ana at the gym", type=MemoryType.EPISODIC, occurred_at="2025-10-21T18:00:00")
+    )
+    hits = [Hit(memory=old, score=1.0), Hit(memory=new, score=0.5)]
+    user = build_prompt("When did I last see Ana?", [], hits, 500, order="latest")[1]["content"]
+    assert "newest first" in user and user.index(f"[{new.id}]") < user.index(f"[{old.id}]")
+    user = build_prompt("Where did I see Ana?", [], hits, 500)[1]["content"]
+    assert "oldest first" in user and user.index(f"[{old.id}]") < user.index(f"[{new.id}]")
+
+
+@pytest.mark.slow
+def test_default_model_answers_a_knowledge_update_with_the_newer_fact(default_llm):
+    app = Secondme()
+    app.add(
+        NewMemory(
+            "I work as a barista at Cafe Lua.", type=MemoryType.EPISODIC, occurred_at="2022-03-01T09:00:00"
+        )
+    )
+    app.add(NewMemory("The car is a grey Renault Clio."))
+    app.add(
+        NewMemory(
+            "Started my new job as a data analyst at Northwind today.",
+            type=MemoryType.EPISODIC,
+            occurred_at="2024-09-02T09:00:00",
+        )
+    )
+    # Listed newest first with dates; "now" makes the 1.5B model take the newest (without it,
+    # it still answers from the memory that repeats the question's word "work").
+    result = ask_question(app, "Where do I work now?", llm=default_llm, today=datetime(2025, 1, 10))
+    assert result.when is not None and result.when.order == "latest"
+    assert "Northwind" in result.answer and "Cafe Lua" not in result.answer, result.answer
+    assert [m.id for m in result.cited] == [3]
+
+
+@pytest.mark.slow
+def test_the_demo_questions_are_answered_right(default_llm):
+    """`make demo`'s three questions, on examples/memories.jsonl, asked on a fixed day."""
+    result = run_mem("import", str(Path(__file__).parent.parent / "examples" / "memories.jsonl"))
+    assert result.returncode == 0, result.stderr
+    app = Secondme()
+    today = datetime(2025, 12, 1)
+    dentist = ask_question(app, "Who is my dentist?", llm=default_llm, today=today)
+    assert "Ana Costa" in dentist.answer and not dentist.abstained
+    last = ask_question(app, "When did I last see Ana?", llm=default_llm, today=today)
+    assert "21 October 2025" in last.answer, last.answer
+    blood = ask_question(app, "What is my blood type?", llm=default_llm, today=today)
+    assert blood.abstained
+
+
+def test_a_question_made_of_names_keeps_what_those_people_said():
+    from secondme.answer import select_evidence
+
+    chat = (
+        "3/9/24, 18:02 - Jimmeny Marvelton: i refuse to converse with you\n"
+        "3/9/24, 18:03 - Batman Robin: Hi nemesis\n"
+        "3/9/24, 18:04 - Jimmeny Marvelton: we meet again\n"
+    )
+    memories = chat_memories(chat)
+    excerpts = select_evidence(
+        "What did Batman Robin say to Jimmeny Marvelton?", [Hit(memories[0], 1.0)], 350
+    )
+    assert "Hi nemesis" in excerpts[0].text()

@@ -1,6 +1,6 @@
 """Relative dates inside memory text, resolved against the time the text was written."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -43,3 +43,67 @@ def test_annotate_relative_crosses_year_ends() -> None:
 def test_human_date() -> None:
     assert human_date(SAID) == "8 May 2023"
     assert human_date(SAID, weekday=True) == "Mon 8 May 2023"
+
+
+# -- time in questions ----------------------------------------------------------------------------
+
+from secondme.timeparse import question_time  # noqa: E402
+
+NOW = datetime(2023, 6, 14, 10, 30)  # a Wednesday
+
+
+@pytest.mark.parametrize(
+    ("question", "since", "until"),
+    [
+        ("What did I do in May 2023?", datetime(2023, 5, 1), datetime(2023, 5, 31, 23, 59, 59)),
+        ("Where was I on 8 May 2023?", datetime(2023, 5, 8), datetime(2023, 5, 8, 23, 59, 59)),
+        ("Where was I on May 8th, 2023?", datetime(2023, 5, 8), datetime(2023, 5, 8, 23, 59, 59)),
+        ("Who did I meet last week?", datetime(2023, 6, 5), datetime(2023, 6, 11, 23, 59, 59)),
+        ("What did I cook last month?", datetime(2023, 5, 1), datetime(2023, 5, 31, 23, 59, 59)),
+        ("What happened last year?", datetime(2022, 1, 1), datetime(2022, 12, 31, 23, 59, 59)),
+        ("What did I buy this month?", datetime(2023, 6, 1), datetime(2023, 6, 14, 23, 59, 59)),
+        ("What did I read in the past 3 days?", datetime(2023, 6, 11), datetime(2023, 6, 14, 23, 59, 59)),
+        ("What did I eat two weeks ago?", datetime(2023, 5, 28), datetime(2023, 6, 3, 23, 59, 59)),
+        ("Where did I go last May?", datetime(2023, 5, 1), datetime(2023, 5, 31, 23, 59, 59)),
+        ("Where did I go last July?", datetime(2022, 7, 1), datetime(2022, 7, 31, 23, 59, 59)),
+        ("Which concerts did I see in March?", datetime(2023, 3, 1), datetime(2023, 3, 31, 23, 59, 59)),
+        ("What did I start in 2021?", datetime(2021, 1, 1), datetime(2021, 12, 31, 23, 59, 59)),
+        ("What did I do last weekend?", datetime(2023, 6, 10), datetime(2023, 6, 11, 23, 59, 59)),
+    ],
+)
+def test_periods_in_questions_parse_to_ranges(question, since, until):
+    when = question_time(question, NOW)
+    assert (when.since, when.until) == (since, until)
+    assert when.contains(since) and when.contains(until)
+    assert not when.contains(until + timedelta(seconds=1)) and not when.contains(since - timedelta(seconds=1))
+
+
+@pytest.mark.parametrize(
+    ("question", "order"),
+    [
+        ("When did I last see Ana?", "latest"),
+        ("What is my current job?", "latest"),
+        ("Where do I live now?", "latest"),
+        ("What was my first car?", "earliest"),
+        ("Where did I originally plan to go?", "earliest"),
+        ("Where do I work?", "latest"),
+        ("Who is my dentist?", "latest"),
+        ("Who did I meet last week?", None),
+        ("What did I eat last Friday?", None),
+        ("Where was I when it rained?", None),
+        ("What did Ana say about her dentist?", None),
+    ],
+)
+def test_latest_and_earliest_questions(question, order):
+    assert question_time(question, NOW).order == order
+
+
+def test_questions_without_time_and_relative_to_an_event():
+    plain = question_time("Who is my dentist? He may know.", NOW)
+    assert not plain.has_period and plain.relative_days is None and plain.contains(datetime(1990, 1, 1))
+    before = question_time("What did I buy two weeks before the trip to Rome?", NOW)
+    assert before.relative_days == -14 and not before.has_period
+    after = question_time("Where did I go 3 days after my birthday?", NOW)
+    assert after.relative_days == 3
+    # "may" the verb is not the month May.
+    assert question_time("What may I have forgotten in June 2023?", NOW).since == datetime(2023, 6, 1)

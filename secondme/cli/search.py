@@ -64,6 +64,12 @@ def ask(
             "never sent to it).",
         ),
     ] = False,
+    now: Annotated[
+        str | None,
+        typer.Option(
+            "--now", help="Ask as if it were this moment (e.g. 2023-05-08): 'last week' counts from it."
+        ),
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Answer a question from your memories, citing them; says "I don't know" when they don't tell."""
@@ -75,9 +81,12 @@ def ask(
         sys.stdout.write(piece)
         sys.stdout.flush()
 
+    from secondme import timeparse
+
+    today = timeparse.parse_when(now) if now else None
     # With --allow-vault the answer is printed once complete, with its placeholders filled in.
     live = not json_ and not allow_vault
-    result = app.ask(question, k=k, on_token=stream if live else None, mode=_check_mode(mode))
+    result = app.ask(question, k=k, on_token=stream if live else None, mode=_check_mode(mode), today=today)
     shown = {h.memory.id: h.memory for h in result.hits}
     labels = related_labels(
         question, result.answer, [shown[i] for i in result.citations if i in shown], result.hits
@@ -109,12 +118,10 @@ def ask(
     if result.misattribution is not None:
         # The streamed words were the model's; the check that overrules them gets the last word.
         typer.echo(f"\nChecked: {result.answer}")
-    cited = {h.memory.id: h.memory for h in result.hits}
-    cited.update({m.id: m for m in app.core()})
-    if result.citations:
+    if result.cited:
         typer.echo("\nSources:")
-        for memory_id in result.citations:
-            memory = cited[memory_id]
+        for memory in result.cited:
+            memory_id = memory.id
             when = (memory.occurred_at or memory.recorded_at or "")[:10]
             typer.echo(f"  [{memory_id}] {when}  {snippet(memory.text, 70)}")
     if result.invalid_citations:

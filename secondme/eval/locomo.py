@@ -283,7 +283,7 @@ def _question_records(
     results = (
         {s: ([], load_error, 0.0) for s in SYSTEMS}
         if load_error
-        else search_all(app, question.question, DEPTH)
+        else search_all(app, question.question, DEPTH, today)
     )
     records = []
     for system, (hits, error, seconds) in results.items():
@@ -334,3 +334,4 @@ def _add_answer(
     scored = strip_citations(outcome["answer"])
     record["metrics"][metric] = locomo_answer_score(scored, question.answer, question.category)
     record["metrics"]["seconds"] = round(outcome["seconds"], 3)
+    record["metrics"]["prompt_tokens"] = outcome.get("prompt_tokens")

@@ -239,7 +239,7 @@ def _question_records(
     results = (
         {s: ([], load_error, 0.0) for s in SYSTEMS}
         if load_error
-        else search_all(app, question.question, DEPTH)
+        else search_all(app, question.question, DEPTH, question.question_date)
     )
     records = []
     for system, (hits, error, seconds) in results.items():
@@ -293,3 +293,4 @@ def _add_answer(
         # the share of gold tokens found shows how near the misses are.
         record["metrics"]["gold_token_recall"] = lme_gold_recall(outcome["answer"], question.answer)
     record["metrics"]["seconds"] = round(outcome["seconds"], 3)
+    record["metrics"]["prompt_tokens"] = outcome.get("prompt_tokens")

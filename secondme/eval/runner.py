@@ -217,24 +217,6 @@ class Workspace:
         self.close()
 
 
-@contextlib.contextmanager
-def clock_at(moment: datetime) -> Iterator[None]:
-    """Make secondme's clock read ``moment`` (as if the question were asked then).
-
-    ``mem ask`` tells the model what day it is; benchmark questions are asked on a date of
-    their own, so the prompt must carry that date, not the day the benchmark runs.
-    """
-    from secondme import timeparse
-
-    real = timeparse.now
-    fixed = moment.replace(microsecond=0)
-    timeparse.now = lambda: fixed  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        timeparse.now = real  # type: ignore[assignment]
-
-
 # --- errors and timing --------------------------------------------------------------------------
 
 
@@ -264,27 +246,37 @@ def warm_up(app: Secondme) -> None:
         app.search("warm up", k=1, mode="vector")
 
 
-def search_all(app: Secondme, question: str, depth: int) -> dict[str, tuple[list[Hit], str | None, float]]:
-    """Each system's hits for ``question``: {system: (hits, error or None, seconds)}."""
+def search_all(
+    app: Secondme, question: str, depth: int, today: datetime | None = None
+) -> dict[str, tuple[list[Hit], str | None, float]]:
+    """Each system's hits for ``question``: {system: (hits, error or None, seconds)}.
+
+    With ``today``, the time the question speaks of ("in May 2023", "last week") is parsed as
+    ``mem ask`` does and raises memories of that period in the hybrid system.
+    """
+    from secondme.timeparse import question_time
+
+    when = question_time(question, today) if today is not None else None
     out: dict[str, tuple[list[Hit], str | None, float]] = {}
     for system, mode in SYSTEMS.items():
-        hits, error, seconds = attempt(functools.partial(app.search, question, k=depth, mode=mode))
+        search = functools.partial(
+            app.search, question, k=depth, mode=mode, when=when if system == ANSWERING_SYSTEM else None
+        )
+        hits, error, seconds = attempt(search)
         out[system] = (hits or [], error, seconds)
     return out
 
 
 def answer_question(app: Secondme, models: SharedModels, question: str, today: datetime) -> dict[str, Any]:
-    """Answer through ``mem ask``'s own code path, with the clock at ``today``.
+    """Answer through ``mem ask``'s own code path, asked at ``today``.
 
-    Returns ``{"answer", "abstained", "citations", "draft", "seconds", "timings", "error"}``
+    Returns ``{"answer", "abstained", "citations", "draft", "seconds", "timings",
+    "prompt_tokens", "error"}``
     (``draft``: the model's words when the attribution check replaced them, else None); on an
     error the answer is empty and ``error`` holds its text.
     """
-    from secondme.answer import ask
-
     def run() -> Any:
-        with clock_at(today):
-            return ask(app, question, llm=models.llm)
+        return app.ask(question, llm=models.llm, today=today)
 
     result, error, seconds = attempt(run)
     if result is None:
@@ -296,6 +288,7 @@ def answer_question(app: Secondme, models: SharedModels, question: str, today: d
         "draft": result.draft if result.misattribution is not None else None,
         "seconds": seconds,
         "timings": {k: round(v, 3) for k, v in result.timings.items()},
+        "prompt_tokens": result.prompt_tokens,
         "error": None,
     }
 

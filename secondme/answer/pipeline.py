@@ -1,0 +1,233 @@
+"""``mem ask`` end to end: retrieve, select evidence, prompt the model, check the answer."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from secondme import timeparse
+from secondme.answer.checks import Misattribution, check_attribution
+from secondme.answer.citations import IDK, attribute, is_abstention, parse_citations
+from secondme.answer.evidence import Excerpt, select_evidence
+from secondme.answer.prompt import build_prompt, system_message
+from secondme.memory import Memory
+
+if TYPE_CHECKING:
+    from secondme.retrieve import Hit
+    from secondme.service import Secondme
+
+# Vector-only matches farther than this (cosine distance) are unrelated: keep them out of prompts.
+MAX_VECTOR_ONLY_DISTANCE = 0.75
+
+
+@dataclass
+class Answer:
+    """The result of ``mem ask``."""
+
+    question: str
+    answer: str
+    citations: list[int]
+    abstained: bool
+    hits: list[Hit]
+    invalid_citations: list[int] = field(default_factory=list)
+    citations_inferred: bool = False
+    model: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    prompt: list[dict[str, str]] = field(default_factory=list)
+    draft: str | None = None
+    """The model's own words, when a check replaced them (see :func:`check_attribution`)."""
+    misattribution: Misattribution | None = None
+    cited: list[Memory] = field(default_factory=list)
+    """The memories the answer cites, in citation order."""
+    excerpts: list[Excerpt] = field(default_factory=list)
+    """What of each memory the prompt showed."""
+    prompt_tokens: int | None = None
+    """Tokens of the question's own part of the prompt (the system part is cached)."""
+    when: timeparse.QuestionTime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form of ``mem ask --json``."""
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "draft": self.draft if self.draft is not None else self.answer,
+            "misattribution": self.misattribution.to_dict() if self.misattribution else None,
+            "citations": self.citations,
+            "abstained": self.abstained,
+            "memories": [h.to_dict() for h in self.hits],
+            "evidence": [{"id": e.memory.id, "text": e.text()} for e in self.excerpts],
+            "invalid_citations": self.invalid_citations,
+            "citations_inferred": self.citations_inferred,
+            "model": self.model,
+            "prompt_tokens": self.prompt_tokens,
+            "time": self.when.to_dict() if self.when else None,
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
+        }
+
+
+def select_hits(hits: list[Hit], min_score: float = 0.0) -> list[Hit]:
+    """Drop weak matches: below ``min_score``, or vector-only and too far to be about the question."""
+    return [
+        h
+        for h in hits
+        if h.score >= min_score
+        and (h.keyword_rank is not None or h.distance is None or h.distance <= MAX_VECTOR_ONLY_DISTANCE)
+    ]
+
+
+class _Loader(threading.Thread):
+    """Loads the answer model (and its cached prompt prefix) in the background."""
+
+    def __init__(self, settings: Any, system: list[dict[str, str]] | None) -> None:
+        super().__init__(daemon=True, name="secondme-llm-loader")
+        self.settings = settings
+        self.system = system
+        self.llm: Any = None
+        self.error: BaseException | None = None
+        self.timings: dict[str, float] = {}
+
+    def run(self) -> None:
+        from secondme.models.llm import load_llm
+
+        try:
+            started = time.perf_counter()
+            self.llm = load_llm(self.settings)
+            self.timings["load_s"] = time.perf_counter() - started
+            if self.system and hasattr(self.llm, "prime"):
+                started = time.perf_counter()
+                self.llm.prime(self.system)
+                self.timings["prime_s"] = time.perf_counter() - started
+        except BaseException as exc:  # handed to the caller's thread by result()
+            self.error = exc
+
+    def result(self) -> Any:
+        """The loaded model, or the error loading it raised."""
+        self.join()
+        if self.error is not None:
+            raise self.error
+        return self.llm
+
+
+def count_tokens(llm: Any, text: str) -> int:
+    """Tokens of ``text`` for the model (an estimate where the model has no tokenizer)."""
+    llama = getattr(llm, "llama", None)
+    if llama is not None and hasattr(llama, "tokenize"):
+        return len(llama.tokenize(text.encode("utf-8"), add_bos=False))
+    from secondme.answer.evidence import estimate_tokens
+
+    return estimate_tokens(text)
+
+
+def ask(
+    app: Secondme,
+    question: str,
+    k: int | None = None,
+    on_token: Callable[[str], None] | None = None,
+    llm: Any = None,
+    search_mode: str = "hybrid",
+    today: datetime | None = None,
+) -> Answer:
+    """Answer ``question`` from memories, streaming tokens to ``on_token``.
+
+    ``today`` is the moment the question is asked (default: now); "last week" and "in May" in
+    the question, and "Today is ..." in the prompt, are relative to it.
+    """
+    from secondme.errors import InputError
+
+    question = (question or "").strip()
+    if not question:
+        raise InputError("the question is empty")
+    settings = app.settings
+    today = today or timeparse.now()
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    core = app.core()
+    system = [system_message(core, settings.answer.max_memory_chars)]
+    loader = None
+    if llm is None:
+        # Loading the model is mostly C code that releases the GIL: do it while retrieving.
+        loader = _Loader(settings.llm, system if settings.llm.cache_prompt_prefix else None)
+        loader.start()
+    when = timeparse.question_time(question, today)
+    hits = select_hits(
+        app.search(question, k=k or settings.answer.k, mode=search_mode, when=when), settings.answer.min_score
+    )
+    excerpts = select_evidence(question, hits, settings.answer.context_tokens)
+    timings["retrieve_s"] = time.perf_counter() - started
+    messages = build_prompt(
+        question,
+        core,
+        hits,
+        settings.answer.max_memory_chars,
+        today=today,
+        excerpts=excerpts,
+        order=when.order,
+    )
+    shown = [e.memory for e in excerpts]
+    by_id = {m.id: m for m in shown + core}
+    if not hits and not core:
+        # Nothing to go on: say so without using the model.  The loader thread is still joined:
+        # leaving the interpreter while it is inside llama.cpp loses buffered output.
+        if loader is not None:
+            loader.join()
+        if on_token:
+            on_token(IDK + ".")
+        timings["total_s"] = time.perf_counter() - started
+        return Answer(question, IDK + ".", [], True, hits, timings=timings, prompt=messages, when=when)
+    if loader is not None:
+        llm = loader.result()
+        timings.update(loader.timings)
+    elif settings.llm.cache_prompt_prefix and hasattr(llm, "prime"):
+        llm.prime(system)
+    pieces: list[str] = []
+    gen_started = time.perf_counter()
+    for piece in llm.chat(messages, max_tokens=settings.llm.max_tokens):
+        if not pieces:
+            timings["first_token_s"] = time.perf_counter() - started
+        pieces.append(piece)
+        if on_token:
+            on_token(piece)
+    timings["generate_s"] = time.perf_counter() - gen_started
+    text = "".join(pieces).strip()
+    cited = parse_citations(text)
+    valid = [i for i in cited if i in by_id]
+    invalid = [i for i in cited if i not in by_id]
+    abstained = text.lower().startswith("i don't know") or (is_abstention(text) and not valid)
+    inferred = False
+    if abstained:
+        valid = []
+    elif not valid:
+        # Small models sometimes answer without citing: attribute the answer to the memories
+        # it repeats, and say that the citations were inferred.
+        valid = attribute(text, shown + core)
+        inferred = bool(valid)
+    draft = text
+    wrong_person = None
+    if not abstained and settings.answer.check_attribution:
+        wrong_person = check_attribution(question, text, shown)
+        if wrong_person is not None:
+            text, abstained, valid, inferred = wrong_person.explain(), True, [], False
+    app.touch(valid)
+    timings["total_s"] = time.perf_counter() - started
+    return Answer(
+        question,
+        text,
+        valid,
+        abstained,
+        hits,
+        invalid_citations=invalid,
+        citations_inferred=inferred,
+        model=getattr(llm, "name", None),
+        timings=timings,
+        prompt=messages,
+        draft=draft,
+        misattribution=wrong_person,
+        cited=[by_id[i] for i in valid],
+        excerpts=excerpts,
+        prompt_tokens=count_tokens(llm, messages[-1]["content"]),
+        when=when,
+    )
