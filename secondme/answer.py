@@ -225,6 +225,44 @@ class _Loader(threading.Thread):
         return self.llm
 
 
+@dataclass
+class Prepared:
+    """A question with what retrieval found for it: everything the model needs, nothing loaded."""
+
+    question: str
+    core: list[Memory]
+    hits: list[Hit]
+    messages: list[dict[str, str]]
+    system: list[dict[str, str]]
+    started: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def needs_model(self) -> bool:
+        """False when there is nothing to answer from: the answer is "I don't know" at once."""
+        return bool(self.hits or self.core)
+
+
+def prepare(app: Secondme, question: str, k: int | None = None, search_mode: str = "hybrid") -> Prepared:
+    """Retrieve the memories for ``question`` and build the prompt (no model is touched)."""
+    from secondme.errors import InputError
+
+    question = (question or "").strip()
+    if not question:
+        raise InputError("the question is empty")
+    settings = app.settings
+    started = time.perf_counter()
+    core = app.store.core()
+    system = build_prompt(question, core, [], settings.answer.max_memory_chars)[:1]
+    hits = select_hits(
+        app.search(question, k=k or settings.answer.k, mode=search_mode), settings.answer.min_score
+    )
+    messages = build_prompt(question, core, hits, settings.answer.max_memory_chars)
+    prepared = Prepared(question, core, hits, messages, system, started)
+    prepared.timings["retrieve_s"] = time.perf_counter() - started
+    return prepared
+
+
 def ask(
     app: Secondme,
     question: str,
@@ -232,43 +270,80 @@ def ask(
     on_token: Callable[[str], None] | None = None,
     llm: Any = None,
     search_mode: str = "hybrid",
+    on_hits: Callable[[list[Hit]], None] | None = None,
 ) -> Answer:
-    """Answer ``question`` from memories, streaming tokens to ``on_token``."""
-    from secondme.errors import InputError
+    """Answer ``question`` from memories, streaming tokens to ``on_token``.
 
-    question = (question or "").strip()
-    if not question:
-        raise InputError("the question is empty")
+    ``on_hits`` gets the retrieved memories before the model is loaded or asked.  The model is
+    loaded only when there is something to answer from.
+    """
     settings = app.settings
-    timings: dict[str, float] = {}
-    started = time.perf_counter()
-    core = app.store.core()
-    system = build_prompt(question, core, [], settings.answer.max_memory_chars)[:1]
+    prime = settings.llm.cache_prompt_prefix
     loader = None
-    if llm is None:
-        # Loading the model is mostly C code that releases the GIL: do it while retrieving.
-        loader = _Loader(settings.llm, system if settings.llm.cache_prompt_prefix else None)
+    if llm is None and question.strip() and _surely_answered(app, question):
+        # Core memories or a keyword match will reach the prompt: load the model (mostly C code
+        # that releases the GIL) while the rest of retrieval runs.
+        core = app.store.core()
+        system = build_prompt(question, core, [], settings.answer.max_memory_chars)[:1]
+        loader = _Loader(settings.llm, system if prime else None)
         loader.start()
-    hits = select_hits(
-        app.search(question, k=k or settings.answer.k, mode=search_mode), settings.answer.min_score
-    )
-    timings["retrieve_s"] = time.perf_counter() - started
-    messages = build_prompt(question, core, hits, settings.answer.max_memory_chars)
-    in_prompt = {h.memory.id for h in hits} | {m.id for m in core}
-    if not hits and not core:
-        # Nothing to go on: say so without using the model.  The loader thread is still joined:
-        # leaving the interpreter while it is inside llama.cpp loses buffered output.
+    try:
+        prepared = prepare(app, question, k=k, search_mode=search_mode)
+    except BaseException:
         if loader is not None:
             loader.join()
+        raise
+    if on_hits:
+        on_hits(prepared.hits)
+    if not prepared.needs_model:
+        if loader is not None:
+            # Leaving the interpreter while the loader is inside llama.cpp loses buffered output.
+            loader.join()
+        return generate(app, prepared, None, on_token)
+    if loader is not None:
+        llm = loader.result()
+        prepared.timings.update(loader.timings)
+        prime = False
+    elif llm is None:
+        from secondme.models.llm import load_llm
+
+        loading = time.perf_counter()
+        llm = load_llm(settings.llm)
+        prepared.timings["load_s"] = time.perf_counter() - loading
+    return generate(app, prepared, llm, on_token, prime=prime)
+
+
+def _surely_answered(app: Secondme, question: str) -> bool:
+    """True when the model will be needed whatever the vectors find (cheap: no embedder)."""
+    from secondme.store.memories import Filters
+
+    if app.store.core():
+        return True
+    return bool(app.store.keyword_search(question, Filters(), 1))
+
+
+def generate(
+    app: Secondme,
+    prepared: Prepared,
+    llm: Any,
+    on_token: Callable[[str], None] | None = None,
+    prime: bool = False,
+) -> Answer:
+    """Ask the model (``None`` when :attr:`Prepared.needs_model` is false) and check its answer."""
+    settings = app.settings
+    question, core, hits, messages = prepared.question, prepared.core, prepared.hits, prepared.messages
+    timings, started = prepared.timings, prepared.started
+    in_prompt = {h.memory.id for h in hits} | {m.id for m in core}
+    if not prepared.needs_model or llm is None:
+        # Nothing to go on: say so without using the model.
         if on_token:
             on_token(IDK + ".")
         timings["total_s"] = time.perf_counter() - started
         return Answer(question, IDK + ".", [], True, hits, timings=timings, prompt=messages)
-    if loader is not None:
-        llm = loader.result()
-        timings.update(loader.timings)
-    elif settings.llm.cache_prompt_prefix and hasattr(llm, "prime"):
-        llm.prime(system)
+    if prime and hasattr(llm, "prime"):
+        priming = time.perf_counter()
+        llm.prime(prepared.system)
+        timings["prime_s"] = time.perf_counter() - priming
     pieces: list[str] = []
     gen_started = time.perf_counter()
     for piece in llm.chat(messages, max_tokens=settings.llm.max_tokens):

@@ -74,6 +74,15 @@ class IngestSettings:
 
 
 @dataclass
+class DaemonSettings:
+    """The background process that keeps models loaded (``mem daemon``)."""
+
+    autostart: bool = False
+    idle_unload_s: float = 600.0
+    connect_timeout_s: float = 0.5
+
+
+@dataclass
 class Settings:
     """All settings."""
 
@@ -82,6 +91,7 @@ class Settings:
     search: SearchSettings = field(default_factory=SearchSettings)
     answer: AnswerSettings = field(default_factory=AnswerSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
+    daemon: DaemonSettings = field(default_factory=DaemonSettings)
     watch: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -89,7 +99,7 @@ class Settings:
         return asdict(self)
 
 
-_SECTIONS = ("llm", "embedder", "search", "answer", "ingest")
+_SECTIONS = ("llm", "embedder", "search", "answer", "ingest", "daemon")
 
 
 def _coerce(value: Any, typ: type, where: str) -> Any:

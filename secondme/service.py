@@ -6,8 +6,9 @@ truth and Chroma always follows it.
 
 from __future__ import annotations
 
+import builtins
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ from secondme.store.memories import Filters, MemoryStore, when_timestamp
 if TYPE_CHECKING:
     import numpy as np
 
+    from secondme.answer import Answer
     from secondme.models.embedder import Embedder
     from secondme.retrieve import Hit
 
@@ -132,6 +134,52 @@ class Secondme:
                 manager().hook.memory_forgotten(memory_id=memory_id)
         return removed
 
+    # -- reading ----------------------------------------------------------------------------
+
+    def get(self, memory_id: int) -> Memory:
+        """One memory (:class:`~secondme.errors.NotFoundError` when there is none)."""
+        return self.store.get(memory_id)
+
+    def history(self, memory_id: int) -> builtins.list[dict[str, Any]]:
+        """The earlier versions of a memory, oldest first."""
+        return self.store.history(memory_id)
+
+    def list(
+        self,
+        types: Sequence[MemoryType] = (),
+        since: str | None = None,
+        until: str | None = None,
+        include_superseded: bool = False,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> builtins.list[Memory]:
+        """Memories newest first (vault captions included, as in ``mem list``)."""
+        filters = Filters(
+            types=tuple(types),
+            since=since,
+            until=until,
+            include_superseded=include_superseded,
+            include_vault=True,
+        )
+        return self.store.listing(filters, limit=limit, offset=offset)
+
+    def core(self) -> builtins.list[Memory]:
+        """The current core memories."""
+        return self.store.core()
+
+    def ask(
+        self,
+        question: str,
+        k: int | None = None,
+        on_token: Callable[[str], None] | None = None,
+        on_hits: Callable[[builtins.list[Hit]], None] | None = None,
+        search_mode: str = "hybrid",
+    ) -> Answer:
+        """Answer a question from the memories (see :func:`secondme.answer.ask`)."""
+        from secondme.answer import ask
+
+        return ask(self, question, k=k, on_token=on_token, search_mode=search_mode, on_hits=on_hits)
+
     # -- the vector index -------------------------------------------------------------------
 
     def _metadata(self, memory: Memory) -> dict[str, Any]:
@@ -163,7 +211,7 @@ class Secondme:
             self.store.clear_clean_dirty()
         return written
 
-    def _index(self, index: Any, batch: list[Memory]) -> None:
+    def _index(self, index: Any, batch: builtins.list[Memory]) -> None:
         vectors = self.embed([self.embedding_text(m) for m in batch])
         index.upsert([m.id for m in batch], vectors, [self._metadata(m) for m in batch])
         self.store.mark_indexed(batch, self.embedder.name)
@@ -180,7 +228,7 @@ class Secondme:
             return 0
         return len(self.store.pending_vectors(limit=SEARCH_SYNC_LIMIT + 1))
 
-    def vector_search(self, query: str, n: int, filters: Filters) -> list[tuple[int, float]]:
+    def vector_search(self, query: str, n: int, filters: Filters) -> builtins.list[tuple[int, float]]:
         """Nearest memories to the query text as (id, distance)."""
         from secondme.retrieve import chroma_where
         from secondme.store.vectors import open_index
@@ -218,7 +266,7 @@ class Secondme:
         until: str | None = None,
         mode: str = "hybrid",
         include_superseded: bool | None = None,
-    ) -> list[Hit]:
+    ) -> builtins.list[Hit]:
         """Hybrid search (see :mod:`secondme.retrieve`)."""
         from secondme.retrieve import search
 

@@ -37,7 +37,7 @@ def _root(
 
 
 def _register() -> None:
-    from secondme.cli import admin, ingest, memories, search, transfer, tui, watch
+    from secondme.cli import admin, daemon, ingest, memories, search, transfer, tui, watch
     from secondme.cli import eval as eval_
 
     memories.register(app)
@@ -48,6 +48,7 @@ def _register() -> None:
     admin.register(app)
     tui.register(app)
     eval_.register(app)
+    daemon.register(app)
 
 
 _register()

@@ -10,15 +10,10 @@ from typing import Annotated
 
 import typer
 
+from secondme.cli.core import open_core
 from secondme.cli.options import JsonOpt, SinceOpt, TypeOpt, UntilOpt
 from secondme.cli.output import emit_json, memory_details, memory_line
 from secondme.errors import InputError
-
-
-def _app():
-    from secondme.service import Secondme
-
-    return Secondme()
 
 
 def _read_text(text: str | None) -> str:
@@ -91,7 +86,7 @@ def add(
         source_ref=source,
         label=label,
     )
-    memory, created = _app().add(new)
+    memory, created = open_core().add(new)
     if json_:
         emit_json({"id": memory.id, "type": memory.type.value, "created": created})
     else:
@@ -109,13 +104,14 @@ def list_(
     json_: JsonOpt = False,
 ) -> None:
     """List memories, newest first."""
-    from secondme.store.memories import Filters
-
-    types = _types(type_)
-    filters = Filters(
-        types=types, since=_when(since), until=_when(until), include_superseded=all_, include_vault=True
+    memories = open_core().list(
+        types=_types(type_),
+        since=_when(since),
+        until=_when(until),
+        include_superseded=all_,
+        limit=limit,
+        offset=offset,
     )
-    memories = _app().store.listing(filters, limit=limit, offset=offset)
     if json_:
         emit_json([m.to_dict() for m in memories])
         return
@@ -130,9 +126,9 @@ def show(
     json_: JsonOpt = False,
 ) -> None:
     """Show one memory with its history."""
-    store = _app().store
-    memory = store.get(memory_id)
-    history = store.history(memory_id)
+    core = open_core()
+    memory = core.get(memory_id)
+    history = core.history(memory_id)
     if json_:
         emit_json({**memory.to_dict(), "history": history})
     else:
@@ -148,8 +144,8 @@ def edit(
     json_: JsonOpt = False,
 ) -> None:
     """Change a memory; the previous version is kept in its history."""
-    app = _app()
-    memory = app.store.get(memory_id)
+    app = open_core()
+    memory = app.get(memory_id)
     fields: dict[str, object] = {}
     if text is None and type_ is None and at is None and tag is None:
         text = _edit_in_editor(memory.text)
@@ -190,7 +186,7 @@ def forget(
     json_: JsonOpt = False,
 ) -> None:
     """Remove memories for good (database, full-text index, vectors and history)."""
-    removed = _app().forget(memory_ids)
+    removed = open_core().forget(memory_ids)
     missing = [i for i in memory_ids if i not in removed]
     if json_:
         emit_json({"forgotten": removed, "not_found": missing})
@@ -213,7 +209,7 @@ def core(ctx: typer.Context, json_: JsonOpt = False) -> None:
     """List core memories (or set one with `mem core set LABEL VALUE`)."""
     if ctx.invoked_subcommand:
         return
-    memories = _app().store.core()
+    memories = open_core().core()
     if json_:
         emit_json([m.to_dict() for m in memories])
         return
@@ -230,7 +226,7 @@ def core_set(
     json_: JsonOpt = False,
 ) -> None:
     """Set a core memory; an earlier value for the label is superseded, not lost."""
-    memory = _app().set_core(label, value)
+    memory = open_core().set_core(label, value)
     if json_:
         emit_json({"id": memory.id, "type": memory.type.value, "label": memory.label})
     else:

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from secondme.cli.memories import _app, _types, _when
+from secondme.cli.core import open_core
+from secondme.cli.memories import _types, _when
 from secondme.cli.options import JsonOpt, KOpt, SinceOpt, TypeOpt, UntilOpt
 from secondme.cli.output import emit_json, snippet
 from secondme.errors import InputError
@@ -35,7 +36,7 @@ def search(
     """Find memories: keywords (BM25) and meaning (vectors), fused."""
     if not query.strip():
         raise InputError("the search query is empty")
-    hits = _app().search(
+    hits = open_core().search(
         query, k=k, types=_types(type_), since=_when(since), until=_when(until), mode=_check_mode(mode)
     )
     if json_:
@@ -59,15 +60,31 @@ def ask(
     json_: JsonOpt = False,
 ) -> None:
     """Answer a question from your memories, citing them; says "I don't know" when they don't tell."""
-    from secondme.answer import ask as run_ask
-
-    app = _app()
+    app = open_core()
 
     def stream(piece: str) -> None:
         sys.stdout.write(piece)
         sys.stdout.flush()
 
-    result = run_ask(app, question, k=k, on_token=None if json_ else stream, search_mode=_check_mode(mode))
+    def found(hits: list) -> None:
+        # The memories first, at once: the answer streams in under them.
+        if hits:
+            typer.echo(f"Found {len(hits)} {'memory' if len(hits) == 1 else 'memories'}:")
+            for hit in hits:
+                when = (hit.memory.occurred_at or hit.memory.recorded_at or "")[:10]
+                typer.echo(f"  [{hit.memory.id}] {when}  {snippet(hit.memory.text, 70)}")
+        else:
+            typer.echo("Found no memories about that.")
+        typer.echo("")
+        sys.stdout.flush()
+
+    result = app.ask(
+        question,
+        k=k,
+        on_token=None if json_ else stream,
+        on_hits=None if json_ else found,
+        search_mode=_check_mode(mode),
+    )
     if json_:
         emit_json(result.to_dict())
         return
@@ -76,7 +93,7 @@ def ask(
         # The streamed words were the model's; the check that overrules them gets the last word.
         typer.echo(f"\nChecked: {result.answer}")
     cited = {h.memory.id: h.memory for h in result.hits}
-    cited.update({m.id: m for m in app.store.core()})
+    cited.update({m.id: m for m in app.core()})
     if result.citations:
         typer.echo("\nSources:")
         for memory_id in result.citations:

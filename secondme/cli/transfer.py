@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from secondme.cli.memories import _app
+from secondme.cli.core import open_core
 from secondme.cli.options import JsonOpt
 from secondme.cli.output import emit_json
 from secondme.errors import InputError
@@ -93,7 +93,7 @@ def import_(
     from secondme.memory import MemoryType
 
     items = parse_jsonl(file)
-    app = _app()
+    app = open_core(local=True)
     added = unchanged = 0
     plain = []
     for new in items:
@@ -122,7 +122,7 @@ def export(
     """Write every memory (superseded ones included) as JSON Lines."""
     from secondme.store.memories import Filters
 
-    store = _app().store
+    store = open_core(local=True).store
     handle = open(output, "w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
     try:
         offset = 0
