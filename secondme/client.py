@@ -89,6 +89,9 @@ class DaemonClient:
             conn.request("GET", "/v1/hello", headers={wire.PROTOCOL_HEADER: str(wire.PROTOCOL)})
             response = conn.getresponse()
             data = json.loads(response.read() or b"{}")
+        except (ConnectionRefusedError, FileNotFoundError) as exc:
+            conn.close()
+            raise DaemonUnavailable(f"stale daemon socket: {exc}") from None
         except (OSError, http.client.HTTPException, ValueError) as exc:
             conn.close()
             raise DaemonUnavailable(f"the daemon socket does not answer: {exc}") from None

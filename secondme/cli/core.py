@@ -23,11 +23,26 @@ def open_core(local: bool = False) -> Any:
             return DaemonClient.connect()
         except ProtocolMismatch as mismatch:
             print(f"warning: {mismatch}", file=sys.stderr)
-        except DaemonUnavailable:
+        except DaemonUnavailable as unavailable:
+            if "stale" in str(unavailable):
+                _clean_stale()
             _autostart()
     from secondme.service import Secondme
 
     return Secondme()
+
+
+def _clean_stale() -> None:
+    """A socket nobody answers on: a daemon that was killed.  Say so once and tidy up."""
+    from secondme import daemon
+
+    state = daemon.process_status()
+    if state["stale_removed"]:
+        print(
+            "warning: the daemon is not running (it was stopped without cleaning up; removed its "
+            f"{' and '.join(state['stale_removed'])}); working in-process",
+            file=sys.stderr,
+        )
 
 
 def _autostart() -> None:
