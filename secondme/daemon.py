@@ -501,8 +501,11 @@ def _peer_uid(sock: socket.socket) -> int | None:
         creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
         _pid, uid, _gid = struct.unpack("3i", creds)
         return uid
-    if hasattr(os, "getpeereid"):  # pragma: no cover - BSD and macOS
-        return os.getpeereid(sock.fileno())[0]  # type: ignore[attr-defined]
+    if sys.platform == "darwin":  # pragma: no cover - LOCAL_PEERCRED gives a struct xucred
+        sol_local, local_peercred = 0, 1
+        with contextlib.suppress(OSError):
+            data = sock.getsockopt(sol_local, local_peercred, struct.calcsize("IIh16I"))
+            return int(struct.unpack_from("II", data)[1])
     return None
 
 

@@ -353,3 +353,40 @@ def test_a_daemon_of_another_protocol_is_reported_and_left_alone(daemon, configu
     assert len(err.splitlines()) == 1
     assert err.startswith("warning: the running daemon") and "mem daemon stop && mem daemon start" in err
     assert alive(daemon.pid())
+
+
+def test_the_daemon_hosts_the_folder_watcher(daemon, configured, tmp_path):
+    (configured / "config.toml").write_text(CONFIG + "[ingest]\ndebounce_s = 0.3\n")
+    folder = tmp_path / "inbox"
+    folder.mkdir()
+    pid = daemon.start()
+    started = mem_json("watch", "start", str(folder))
+    assert started["started"] is True and started["pid"] == pid
+    state = mem_json("watch", "status")
+    assert (state["running"], state["pid"]) == (True, pid)
+    assert mem_json("daemon", "status")["watching"] is True
+    again = run_mem("watch", "start", str(folder))
+    assert again.returncode != 0 and again.stderr.startswith("error: the daemon already runs a watcher")
+
+    note = folder / "kayak.md"
+    note.write_text("The note about the red kayak in the garage.\n")
+
+    def searchable() -> bool:
+        return any(h["source_ref"].startswith(str(note.resolve())) for h in mem_json("search", "red kayak"))
+
+    wait_for(searchable, "the note to be ingested by the daemon's watcher")
+    assert mem_json("watch", "stop") == {"stopped": True, "pid": pid}
+    assert mem_json("watch", "status")["running"] is False
+    assert alive(pid) and mem_json("daemon", "status")["watching"] is False
+
+
+def test_the_answer_model_is_unloaded_when_idle_and_reloaded_for_a_question(daemon, configured):
+    (configured / "config.toml").write_text(CONFIG + "[daemon]\nidle_unload_s = 1\n")
+    without_daemon("add", "The spare house key is under the blue flower pot")
+    daemon.start()
+    log = configured / "logs" / "daemon.log"
+    wait_for(lambda: "answer model unloaded after 1 s idle" in log.read_text(), "the idle model unloaded")
+    assert log.read_text().count("answer model smollm2-135m loaded") == 1
+    answer = mem_json("ask", "Where is the spare key?")
+    assert answer["model"] == "smollm2-135m" and answer["answer"].strip()
+    assert log.read_text().count("answer model smollm2-135m loaded") == 2
