@@ -7,10 +7,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from secondme.memory import Memory
-from secondme.store.memories import Filters
 
 if TYPE_CHECKING:
+    # Only for annotations: the daemon's client builds Hits without loading the store.
     from secondme.service import Secondme
+    from secondme.store.memories import Filters
 
 
 @dataclass

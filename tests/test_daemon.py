@@ -390,3 +390,58 @@ def test_the_answer_model_is_unloaded_when_idle_and_reloaded_for_a_question(daem
     answer = mem_json("ask", "Where is the spare key?")
     assert answer["model"] == "smollm2-135m" and answer["answer"].strip()
     assert log.read_text().count("answer model smollm2-135m loaded") == 2
+
+
+HEAVY = ("chromadb", "llama_cpp", "onnxruntime", "numpy", "sqlite_utils", "starlette", "uvicorn")
+
+
+def test_commands_served_by_the_daemon_import_nothing_heavy(daemon, configured):
+    without_daemon("add", "My dentist is Dr. Ana Costa")
+    daemon.start()
+    for args in (["search", "dentist"], ["add", "Bought a new bicycle"], ["list"], ["show", "1"]):
+        code = (
+            "import sys, runpy\n"
+            f"sys.argv = ['mem', *{args!r}, '--json']\n"
+            "try:\n"
+            "    runpy.run_module('secondme', run_name='__main__')\n"
+            "except SystemExit as exit:\n"
+            "    assert not exit.code, exit.code\n"
+            f"print('LOADED:' + ' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+        )
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip().splitlines()[-1] == "LOADED:", args
+
+
+def test_autostart_starts_the_daemon_for_the_next_commands(daemon, configured):
+    (configured / "config.toml").write_text(CONFIG + "[daemon]\nautostart = true\n")
+    result = run_mem("add", "My dentist is Dr. Ana Costa", "--json")
+    assert result.returncode == 0, result.stderr
+    status = wait_for(
+        lambda: (s := mem_json("daemon", "status"))["answering"] and s, "the daemon to be started"
+    )
+    try:
+        assert mem_json("search", "dentist")[0]["id"] == 1
+    finally:
+        assert mem_json("daemon", "stop") == {"stopped": True, "pid": status["pid"]}
+
+
+def test_a_write_the_index_missed_is_indexed_when_the_daemon_starts(daemon, hanging):
+    pid = daemon.start(env={"SECONDME_TEST_HANG": str(hanging)})
+    client = subprocess.Popen(
+        [sys.executable, "-m", "secondme", "add", "HANG: the bike lock code is in the drawer", "--json"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for(lambda: hanging.exists(), "the daemon to be inside the add")
+    client.kill()  # the client cannot retry: only the database has the memory now
+    client.wait()
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: not alive(pid), "the daemon to die")
+    assert [m["id"] for m in without_daemon("list")] == [1]
+    hanging.unlink()
+    daemon.start()
+    log = hanging.parent / "logs" / "daemon.log"
+    wait_for(lambda: "indexed 1 memories that had no vector yet" in log.read_text(), "the catch-up")
+    assert mem_json("doctor")["healthy"] is True
+    assert mem_json("search", "bike lock", "--mode", "vector")[0]["id"] == 1
