@@ -471,7 +471,13 @@ async def _answer_stream(engine: Engine, prepared: Prepared) -> AsyncIterator[by
 
     yield line({"event": "hits", "hits": [wire.hit_out(h) for h in prepared.hits]})
     future = asyncio.wrap_future(engine.generator.submit(engine.generate, prepared, on_token, cancelled))
-    future.add_done_callback(lambda _f: loop.call_soon_threadsafe(queue.put_nowait, ("done", None)))
+
+    def finished(done: asyncio.Future[Any]) -> None:
+        if not done.cancelled():
+            done.exception()  # read below; marked as seen so a client that left logs nothing
+        queue.put_nowait(("done", None))
+
+    future.add_done_callback(finished)
     try:
         while True:
             kind, piece = await queue.get()

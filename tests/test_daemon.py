@@ -204,11 +204,14 @@ import numpy as np
 from secondme.hookspecs import hookimpl
 
 def hang_here(what):
-    # Only inside the daemon (started with SECONDME_TEST_HANG): say so, then wait to be killed.
+    # Only inside the daemon (started with SECONDME_TEST_HANG): say so, then wait to be killed
+    # or released.
     marker = os.environ.get("SECONDME_TEST_HANG")
     if marker:
         Path(marker).write_text(what)
-        time.sleep(3600)
+        release = Path(marker + ".release")
+        while not release.exists():
+            time.sleep(0.05)
 
 class Letters:
     name = "letters"
@@ -445,3 +448,28 @@ def test_a_write_the_index_missed_is_indexed_when_the_daemon_starts(daemon, hang
     wait_for(lambda: "indexed 1 memories that had no vector yet" in log.read_text(), "the catch-up")
     assert mem_json("doctor")["healthy"] is True
     assert mem_json("search", "bike lock", "--mode", "vector")[0]["id"] == 1
+
+
+def test_searches_and_adds_are_not_blocked_behind_an_answer(daemon, hanging):
+    without_daemon("add", "The spare house key is under the blue flower pot")
+    daemon.start(env={"SECONDME_TEST_HANG": str(hanging)})
+    stuck = subprocess.Popen(
+        [sys.executable, "-m", "secondme", "ask", "Where is the spare key?"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for(lambda: hanging.exists() and hanging.read_text() == "answering", "an answer in progress")
+    # The generation cannot finish until released: these would never return if they waited for it.
+    searched = run_mem("search", "spare key", "--json")
+    assert searched.returncode == 0 and searched.stderr == ""
+    assert json.loads(searched.stdout)[0]["id"] == 1
+    added = run_mem("add", "The wifi router is in the hallway cupboard", "--json")
+    assert added.returncode == 0 and added.stderr == ""
+    assert json.loads(added.stdout)["created"] is True
+    # The asker leaves; once released, its answer is dropped and the next question is served.
+    stuck.kill()
+    stuck.wait()
+    Path(str(hanging) + ".release").write_text("go")
+    answered = run_mem("ask", "Where is the spare key?", "--json")
+    assert answered.returncode == 0 and answered.stderr == ""
+    assert json.loads(answered.stdout)["answer"] == "The key is under the pot [1]."
