@@ -229,9 +229,13 @@ def main() -> None:
             statistics.median(a["warm_over_floor"] for a in results["ask"]), 2
         ),
     }
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO
-    ).stdout.strip()
+    # A copy of the tree (so that editing the checkout cannot change a run) names its commit.
+    commit = (
+        os.environ.get("BENCH_COMMIT")
+        or subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=REPO
+        ).stdout.strip()
+    )
     load = os.getloadavg()
     meta = {
         "date": datetime.now().isoformat(timespec="seconds"),
