@@ -29,7 +29,6 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -85,7 +84,6 @@ class Engine:
         self._embedder: Any = None
         self._embedder_lock = threading.Lock()
         self._llm: Any = None
-        self._llm_error: BaseException | None = None
         self._primed_for: list[dict[str, str]] | None = None
         # One worker: answers are generated one at a time, first come first served.
         self.generator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="secondme-generate")
@@ -123,8 +121,8 @@ class Engine:
         # config.toml edited while the daemon runs: new cores read the new settings.
         mtime = _mtime(paths.config_path())
         if mtime != self._config_mtime:
+            self.settings = config.load()  # a broken file is reported to this request, and the next
             self._config_mtime = mtime
-            self.settings = config.load()
             self._generation_id += 1
 
     def warm_up(self) -> None:
@@ -726,7 +724,3 @@ def stop(timeout: float = 30.0) -> int | None:
     process_status()  # removes what a killed daemon left behind
     return pid
 
-
-def settings_summary(settings: config.Settings) -> dict[str, Any]:
-    """The daemon settings in effect (for `mem daemon status`)."""
-    return asdict(settings.daemon)
