@@ -36,6 +36,14 @@ if TYPE_CHECKING:
 CONNECT_TIMEOUT_S = 0.5
 
 
+def connect_or_none() -> DaemonClient | None:
+    """The running daemon's client, or None (no daemon, or one of another protocol version)."""
+    try:
+        return DaemonClient.connect()
+    except (DaemonUnavailable, ProtocolMismatch):
+        return None
+
+
 class DaemonUnavailable(Exception):
     """No daemon answers on this home's socket (none runs, or it left a stale socket)."""
 

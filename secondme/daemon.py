@@ -723,4 +723,3 @@ def stop(timeout: float = 30.0) -> int | None:
         pass
     process_status()  # removes what a killed daemon left behind
     return pid
-

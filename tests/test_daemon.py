@@ -473,3 +473,21 @@ def test_searches_and_adds_are_not_blocked_behind_an_answer(daemon, hanging):
     answered = run_mem("ask", "Where is the spare key?", "--json")
     assert answered.returncode == 0 and answered.stderr == ""
     assert json.loads(answered.stdout)["answer"] == "The key is under the pot [1]."
+
+
+def test_the_tui_uses_the_daemon_and_loads_no_model_itself(daemon, configured):
+    from secondme.memory import NewMemory
+    from secondme.tui.backend import Backend
+
+    without_daemon("add", "My dentist is Dr. Ana Costa")
+    daemon.start()
+    backend = Backend()
+    backend.warm_up()
+    assert backend.search("dentist")[0].memory.id == 1
+    memory, created = backend.add(NewMemory("Bought a new bicycle"))
+    assert created and backend.memory(memory.id).text == "Bought a new bicycle"
+    pieces: list[str] = []
+    answer = backend.ask("Who is my dentist?", on_token=pieces.append)
+    assert answer.model == "smollm2-135m" and "".join(pieces).strip() == answer.draft
+    # Everything heavy happened in the daemon.
+    assert backend.app._embedder is None and backend.llm is None

@@ -62,9 +62,6 @@ def _autostart() -> None:
 
 def daemon_client() -> Any:
     """The running daemon's client, or None (no daemon, or one of another protocol version)."""
-    from secondme.client import DaemonClient, DaemonUnavailable, ProtocolMismatch
+    from secondme.client import connect_or_none
 
-    try:
-        return DaemonClient.connect()
-    except (DaemonUnavailable, ProtocolMismatch):
-        return None
+    return connect_or_none()
