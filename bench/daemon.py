@@ -166,19 +166,23 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="runs of --help, add and search, each way")
     parser.add_argument("--asks", type=int, default=3, help="questions asked each way")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
+    parser.add_argument("--home", type=Path, help="a home seeded by an earlier run (skips seeding)")
     args = parser.parse_args()
 
-    home = tempfile.mkdtemp(prefix="smb-")
+    home = str(args.home) if args.home else tempfile.mkdtemp(prefix="smb-")
     os.environ["SECONDME_HOME"] = home
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     base = {**os.environ, "SECONDME_HOME": home}
     local = {**base, "SECONDME_NO_DAEMON": "1"}
     results: dict[str, Any] = {}
 
-    print(f"seeding {args.memories} memories into {home} ...", flush=True)
-    started = time.perf_counter()
-    seed_home(args.memories)
-    results["seed_s"] = round(time.perf_counter() - started, 2)
+    if args.home:
+        results["seed_s"] = None
+    else:
+        print(f"seeding {args.memories} memories into {home} ...", flush=True)
+        started = time.perf_counter()
+        seed_home(args.memories)
+        results["seed_s"] = round(time.perf_counter() - started, 2)
     timed(["--help"], base)  # writes the bytecode once, as an install would
     subprocess.run([*MEM, "daemon", "start", "--json"], check=True, env=base, capture_output=True)
     try:
@@ -210,7 +214,8 @@ def main() -> None:
                     "memories_shown_s": round(got["first_byte"], 3) if got["first_byte"] else None,
                     "first_token_s": round(got["answer_first"], 3) if got["answer_first"] else None,
                 }
-                row[f"{way}_answer"] = str(got["output"]).split("\n\n", 1)[-1].split("\n")[0]
+                # The answer: after the memories and their blank line, before the sources.
+                row[f"{way}_answer"] = str(got["output"]).split("\n\n", 1)[-1].split("\n\n")[0].strip()
             row["floor"] = floor_for(question)
             row["warm_over_floor"] = round(row["warm"]["total_s"] / row["floor"]["floor_s"], 2)
             asks.append(row)

@@ -274,18 +274,18 @@ def ask(
 ) -> Answer:
     """Answer ``question`` from memories, streaming tokens to ``on_token``.
 
-    ``on_hits`` gets the retrieved memories before the model is loaded or asked.  The model is
-    loaded only when there is something to answer from.
+    ``on_hits`` gets the retrieved memories before the model is asked.  The model is loaded
+    only when there is something to answer from.
     """
     settings = app.settings
     prime = settings.llm.cache_prompt_prefix
     loader = None
     if llm is None and question.strip() and _surely_answered(app, question):
-        # Core memories or a keyword match will reach the prompt: load the model (mostly C code
-        # that releases the GIL) while the rest of retrieval runs.
-        core = app.store.core()
-        system = build_prompt(question, core, [], settings.answer.max_memory_chars)[:1]
-        loader = _Loader(settings.llm, system if prime else None)
+        # Core memories or a keyword match will reach the prompt: load the model (mostly reading
+        # the file, in C code that releases the GIL) while the rest of retrieval runs.  Its
+        # prompt prefix is evaluated after retrieval, so that the memories show without waiting
+        # for the CPU that evaluation takes.
+        loader = _Loader(settings.llm, None)
         loader.start()
     try:
         prepared = prepare(app, question, k=k, search_mode=search_mode)
@@ -303,7 +303,6 @@ def ask(
     if loader is not None:
         llm = loader.result()
         prepared.timings.update(loader.timings)
-        prime = False
     elif llm is None:
         from secondme.models.llm import load_llm
 
