@@ -190,10 +190,12 @@ def main() -> None:
         samples: dict[str, list[float]] = {
             k: [] for k in ("help", "add_local", "add_warm", "search_local", "search_warm")
         }
+        stamp_run = datetime.now().strftime("%Y%m%d-%H%M%S")
         for i in range(args.runs):
             samples["help"].append(timed(["--help"], base)["total"])  # type: ignore[arg-type]
             for way, env in (("local", local), ("warm", base)):
-                note = f"Benchmark note {i} ({way}) about the garden"
+                # Unique per run: a note seen before is found by its hash and not stored again.
+                note = f"Benchmark note {i} ({way}, run {stamp_run}) about the garden"
                 samples[f"add_{way}"].append(timed(["add", note], env)["total"])  # type: ignore[arg-type]
                 query = QUERIES[i % len(QUERIES)]
                 samples[f"search_{way}"].append(timed(["search", query], env)["total"])  # type: ignore[arg-type]

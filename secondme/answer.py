@@ -280,11 +280,13 @@ def ask(
     settings = app.settings
     prime = settings.llm.cache_prompt_prefix
     loader = None
-    if llm is None and question.strip() and _surely_answered(app, question):
+    # llama.cpp points file descriptors 1 and 2 at /dev/null while it loads a model: anything
+    # printed meanwhile is lost.  So the model loads during retrieval only when nothing is
+    # printed before the answer (no ``on_hits``); otherwise the memories are shown first.
+    if llm is None and on_hits is None and question.strip() and _surely_answered(app, question):
         # Core memories or a keyword match will reach the prompt: load the model (mostly reading
         # the file, in C code that releases the GIL) while the rest of retrieval runs.  Its
-        # prompt prefix is evaluated after retrieval, so that the memories show without waiting
-        # for the CPU that evaluation takes.
+        # prompt prefix is evaluated after retrieval, where it does not compete for the CPU.
         loader = _Loader(settings.llm, None)
         loader.start()
     try:

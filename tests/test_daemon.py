@@ -123,6 +123,11 @@ def test_commands_give_the_same_json_with_and_without_the_daemon(daemon, configu
     assert edited == shown and edited["text"] == "Pedro's birthday is on 3 June"
     assert mem_json("forget", "5") == {"forgotten": [5], "not_found": []}
     assert without_daemon("doctor")["healthy"] is True
+    # Errors too: the same line and exit code.
+    for args in (("show", "99"), ("edit", "99", "--text", "x"), ("forget", "99")):
+        local = run_mem(*args, env={"SECONDME_NO_DAEMON": "1"})
+        served = run_mem(*args)
+        assert (served.returncode, served.stderr) == (local.returncode, local.stderr) != (0, "")
 
 
 def test_ask_shows_the_memories_found_before_the_answer(daemon, configured):
