@@ -196,7 +196,7 @@ def main() -> None:
             for way, env in (("local", local), ("warm", base)):
                 # Unique per run: a note seen before is found by its hash and not stored again.
                 note = f"Benchmark note {i} ({way}, run {stamp_run}) about the garden"
-                samples[f"add_{way}"].append(timed(["add", note], env)["total"])  # type: ignore[arg-type]
+                samples[f"add_{way}"].append(timed(["add", note, "--type", "semantic"], env)["total"])  # type: ignore[arg-type]
                 query = QUERIES[i % len(QUERIES)]
                 samples[f"search_{way}"].append(timed(["search", query], env)["total"])  # type: ignore[arg-type]
             print(
