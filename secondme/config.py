@@ -98,6 +98,15 @@ class PluginSettings:
 
 
 @dataclass
+class DaemonSettings:
+    """The background process that keeps models loaded (``mem daemon``)."""
+
+    autostart: bool = False
+    idle_unload_s: float = 600.0
+    connect_timeout_s: float = 0.5
+
+
+@dataclass
 class Settings:
     """All settings."""
 
@@ -109,6 +118,7 @@ class Settings:
     vector: VectorSettings = field(default_factory=VectorSettings)
     mcp: MCPSettings = field(default_factory=MCPSettings)
     plugins: PluginSettings = field(default_factory=PluginSettings)
+    daemon: DaemonSettings = field(default_factory=DaemonSettings)
     watch: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -116,7 +126,7 @@ class Settings:
         return asdict(self)
 
 
-_SECTIONS = ("llm", "embedder", "search", "answer", "ingest", "vector", "mcp")
+_SECTIONS = ("llm", "embedder", "search", "answer", "ingest", "vector", "mcp", "daemon")
 
 
 def _coerce(value: Any, typ: type, where: str) -> Any:

@@ -123,3 +123,13 @@ def models_dir() -> Path:
     path = cache_dir() / "models"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def daemon_socket() -> Path:
+    """The unix socket the daemon serves the core's API on (mode 0600)."""
+    return home() / "daemon.sock"
+
+
+def daemon_pid() -> Path:
+    """The running daemon's pid file (the lock file beside it says whether it runs)."""
+    return home() / "daemon.pid"

@@ -8,11 +8,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from secondme.memory import Memory
-from secondme.store.memories import Filters
 from secondme.timeparse import QuestionTime
 
 if TYPE_CHECKING:
+    # Only for annotations: the daemon's client builds Hits without loading the store.
     from secondme.config import SearchSettings
+    from secondme.store.memories import Filters
 
 
 @dataclass
@@ -82,7 +83,7 @@ class KeywordStore(Protocol):
 
 
 #: ``vector_search(query, n, filters)``: the nearest memories as (id, distance) pairs.
-VectorSearch = Callable[[str, int, Filters], list[tuple[int, float]]]
+VectorSearch = Callable[[str, int, "Filters"], list[tuple[int, float]]]
 
 #: A memory whose date falls in the period a question names gets its fused score raised by this
 #: share; a boost, not a filter, because an event can be told about after it happened.

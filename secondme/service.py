@@ -6,6 +6,7 @@ truth and Chroma always follows it.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import functools
 import sys
@@ -528,6 +529,26 @@ class Secondme:
             "errors": self.ingest_errors(),
         }
 
+    @_serialised
+    def list(
+        self,
+        types: Sequence[MemoryType] = (),
+        since: str | None = None,
+        until: str | None = None,
+        include_superseded: bool = False,
+        limit: int = 20,
+        offset: int = 0,
+    ) -> builtins.list[Memory]:
+        """Memories newest first (vault captions included, as in ``mem list``)."""
+        filters = Filters(
+            types=tuple(types),
+            since=since,
+            until=until,
+            include_superseded=include_superseded,
+            include_vault=True,
+        )
+        return self.store.listing(filters, limit=limit, offset=offset)
+
     # -- answering --------------------------------------------------------------------------
 
     def ask(
@@ -538,6 +559,7 @@ class Secondme:
         llm: Any = None,
         mode: str = "hybrid",
         today: datetime | None = None,
+        on_hits: Callable[[builtins.list[Hit]], None] | None = None,
     ) -> Answer:
         """Answer ``question`` from memories with citations (see :mod:`secondme.answer`).
 
@@ -546,7 +568,9 @@ class Secondme:
         from secondme.answer import ask
         from secondme.plugins import manager
 
-        result = ask(self, question, k=k, on_token=on_token, llm=llm, search_mode=mode, today=today)
+        result = ask(
+            self, question, k=k, on_token=on_token, llm=llm, search_mode=mode, today=today, on_hits=on_hits
+        )
         manager().hook.answer_given(question=result.question, answer=result)
         return result
 
@@ -603,15 +627,15 @@ class Secondme:
                 setattr(new, name, self.scrub(value))
         return new
 
-    def plaintext_vault(self) -> list[int]:
+    def plaintext_vault(self) -> builtins.list[int]:
         """Vault memories whose text is not encrypted yet (stored by a version before the vault)."""
         from secondme.vault import labels_in
 
         return [i for i, text, _ in self.store.vault_rows() if not labels_in(text)]
 
-    def seal_plaintext_vault(self) -> list[int]:
+    def seal_plaintext_vault(self) -> builtins.list[int]:
         """Move the text of :meth:`plaintext_vault` memories into the vault, leaving no trace."""
-        sealed: list[int] = []
+        sealed: builtins.list[int] = []
         with self.store.transaction():
             for memory_id, text, label in self.store.vault_rows():
                 draft = self.protect(NewMemory(text=text, type=MemoryType.VAULT, label=label))
@@ -637,7 +661,7 @@ class Secondme:
             self.vault.store.set_memory(entry.label, memory.id)
         return memory
 
-    def vault_remove(self, label: str) -> list[int]:
+    def vault_remove(self, label: str) -> builtins.list[int]:
         """Delete a vault entry and forget its vault memory; returns the memory ids forgotten."""
         entry = self.vault.entry(label)
         self.vault.remove(label)
@@ -702,7 +726,7 @@ class Secondme:
             self.store.clear_clean_dirty()
         return written
 
-    def _index(self, index: Any, batch: list[Memory]) -> None:
+    def _index(self, index: Any, batch: builtins.list[Memory]) -> None:
         vectors = self.embed([self.embedding_text(m) for m in batch])
         index.upsert([m.id for m in batch], vectors, [self._metadata(m) for m in batch])
         self.store.mark_indexed(batch, self.embedder.name)
@@ -731,7 +755,7 @@ class Secondme:
         return len(self.store.pending_vectors(limit=SEARCH_SYNC_LIMIT + 1))
 
     @_serialised
-    def vector_search(self, query: str, n: int, filters: Filters) -> list[tuple[int, float]]:
+    def vector_search(self, query: str, n: int, filters: Filters) -> builtins.list[tuple[int, float]]:
         """Nearest memories to the query text as (id, distance)."""
         from secondme.errors import StoreError
         from secondme.retrieve import chroma_where
@@ -779,7 +803,7 @@ class Secondme:
         mode: str = "hybrid",
         include_superseded: bool | None = None,
         when: QuestionTime | None = None,
-    ) -> list[Hit]:
+    ) -> builtins.list[Hit]:
         """Hybrid search (see :mod:`secondme.retrieve`); ``when`` raises memories of a period."""
         from secondme.retrieve import search
 
@@ -848,7 +872,7 @@ class Secondme:
         since: str | None = None,
         until: str | None = None,
         include_vault: bool = False,
-    ) -> list[Memory]:
+    ) -> builtins.list[Memory]:
         """The newest current memories (by event time, else recorded time)."""
         filters = Filters(types=tuple(types), since=since, until=until, include_vault=include_vault)
         return self.store.listing(filters, limit=limit)

@@ -16,7 +16,15 @@ what another said is declined (:mod:`~secondme.answer.checks`).
 from secondme.answer.checks import Misattribution, check_attribution, speaker_lines
 from secondme.answer.citations import IDK, attribute, is_abstention, parse_citations, strip_citations
 from secondme.answer.evidence import Excerpt, select_evidence
-from secondme.answer.pipeline import MAX_VECTOR_ONLY_DISTANCE, Answer, ask, select_hits
+from secondme.answer.pipeline import (
+    MAX_VECTOR_ONLY_DISTANCE,
+    Answer,
+    Prepared,
+    ask,
+    generate,
+    prepare,
+    select_hits,
+)
 from secondme.answer.prompt import SYSTEM_PROMPT, build_prompt, quote, render_memory
 
 __all__ = [
@@ -26,12 +34,15 @@ __all__ = [
     "Answer",
     "Excerpt",
     "Misattribution",
+    "Prepared",
     "ask",
     "attribute",
     "build_prompt",
     "check_attribution",
+    "generate",
     "is_abstention",
     "parse_citations",
+    "prepare",
     "quote",
     "render_memory",
     "select_evidence",

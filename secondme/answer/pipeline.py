@@ -122,19 +122,37 @@ def count_tokens(llm: Any, text: str) -> int:
     return estimate_tokens(text)
 
 
-def ask(
+@dataclass
+class Prepared:
+    """A question with what retrieval found for it: everything the model needs, nothing loaded."""
+
+    question: str
+    core: list[Memory]
+    hits: list[Hit]
+    excerpts: list[Excerpt]
+    messages: list[dict[str, str]]
+    system: list[dict[str, str]]
+    started: float
+    when: timeparse.QuestionTime | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def needs_model(self) -> bool:
+        """False when there is nothing to answer from: the answer is "I don't know" at once."""
+        return bool(self.hits or self.core)
+
+
+def prepare(
     app: Secondme,
     question: str,
     k: int | None = None,
-    on_token: Callable[[str], None] | None = None,
-    llm: Any = None,
     search_mode: str = "hybrid",
     today: datetime | None = None,
-) -> Answer:
-    """Answer ``question`` from memories, streaming tokens to ``on_token``.
+) -> Prepared:
+    """Retrieve the memories for ``question``, choose the evidence and build the prompt.
 
-    ``today`` is the moment the question is asked (default: now); "last week" and "in May" in
-    the question, and "Today is ..." in the prompt, are relative to it.
+    No model is touched.  ``today`` is the moment the question is asked (default: now); "last
+    week" and "in May" in the question, and "Today is ..." in the prompt, are relative to it.
     """
     from secondme.errors import InputError
 
@@ -143,21 +161,14 @@ def ask(
         raise InputError("the question is empty")
     settings = app.settings
     today = today or timeparse.now()
-    timings: dict[str, float] = {}
     started = time.perf_counter()
     core = app.core()
     system = [system_message(core, settings.answer.max_memory_chars)]
-    loader = None
-    if llm is None:
-        # Loading the model is mostly C code that releases the GIL: do it while retrieving.
-        loader = _Loader(settings.llm, system if settings.llm.cache_prompt_prefix else None)
-        loader.start()
     when = timeparse.question_time(question, today)
     hits = select_hits(
         app.search(question, k=k or settings.answer.k, mode=search_mode, when=when), settings.answer.min_score
     )
     excerpts = select_evidence(question, hits, settings.answer.context_tokens)
-    timings["retrieve_s"] = time.perf_counter() - started
     messages = build_prompt(
         question,
         core,
@@ -167,22 +178,94 @@ def ask(
         excerpts=excerpts,
         order=when.order,
     )
-    shown = [e.memory for e in excerpts]
-    by_id = {m.id: m for m in shown + core}
-    if not hits and not core:
-        # Nothing to go on: say so without using the model.  The loader thread is still joined:
-        # leaving the interpreter while it is inside llama.cpp loses buffered output.
+    prepared = Prepared(question, core, hits, excerpts, messages, system, started, when=when)
+    prepared.timings["retrieve_s"] = time.perf_counter() - started
+    return prepared
+
+
+def ask(
+    app: Secondme,
+    question: str,
+    k: int | None = None,
+    on_token: Callable[[str], None] | None = None,
+    llm: Any = None,
+    search_mode: str = "hybrid",
+    today: datetime | None = None,
+    on_hits: Callable[[list[Hit]], None] | None = None,
+) -> Answer:
+    """Answer ``question`` from memories, streaming tokens to ``on_token``.
+
+    ``on_hits`` gets the retrieved memories before the model is asked.  The model is loaded
+    only when there is something to answer from.  ``today``: see :func:`prepare`.
+    """
+    settings = app.settings
+    prime = settings.llm.cache_prompt_prefix
+    loader = None
+    # llama.cpp points file descriptors 1 and 2 at /dev/null while it loads a model: anything
+    # printed meanwhile is lost.  So the model loads during retrieval only when nothing is
+    # printed before the answer (no ``on_hits``); otherwise the memories are shown first.
+    if llm is None and on_hits is None and (question or "").strip() and _surely_answered(app, question):
+        # Core memories or a keyword match will reach the prompt: load the model (mostly reading
+        # the file, in C code that releases the GIL) while the rest of retrieval runs.  Its
+        # prompt prefix is evaluated after retrieval, where it does not compete for the CPU.
+        loader = _Loader(settings.llm, None)
+        loader.start()
+    try:
+        prepared = prepare(app, question, k=k, search_mode=search_mode, today=today)
+    except BaseException:
         if loader is not None:
             loader.join()
+        raise
+    if on_hits:
+        on_hits(prepared.hits)
+    if not prepared.needs_model:
+        if loader is not None:
+            # Leaving the interpreter while the loader is inside llama.cpp loses buffered output.
+            loader.join()
+        return generate(app, prepared, None, on_token)
+    if loader is not None:
+        llm = loader.result()
+        prepared.timings.update(loader.timings)
+    elif llm is None:
+        from secondme.models.llm import load_llm
+
+        loading = time.perf_counter()
+        llm = load_llm(settings.llm)
+        prepared.timings["load_s"] = time.perf_counter() - loading
+    return generate(app, prepared, llm, on_token, prime=prime)
+
+
+def _surely_answered(app: Secondme, question: str) -> bool:
+    """True when the model will be needed whatever the vectors find (cheap: no embedder)."""
+    if app.core():
+        return True
+    return bool(app.search(question, k=1, mode="keyword"))
+
+
+def generate(
+    app: Secondme,
+    prepared: Prepared,
+    llm: Any,
+    on_token: Callable[[str], None] | None = None,
+    prime: bool = False,
+) -> Answer:
+    """Ask the model (``None`` when :attr:`Prepared.needs_model` is false) and check its answer."""
+    settings = app.settings
+    question, core, hits, messages = prepared.question, prepared.core, prepared.hits, prepared.messages
+    excerpts, when = prepared.excerpts, prepared.when
+    timings, started = prepared.timings, prepared.started
+    shown = [e.memory for e in excerpts]
+    by_id = {m.id: m for m in shown + core}
+    if not prepared.needs_model or llm is None:
+        # Nothing to go on: say so without using the model.
         if on_token:
             on_token(IDK + ".")
         timings["total_s"] = time.perf_counter() - started
         return Answer(question, IDK + ".", [], True, hits, timings=timings, prompt=messages, when=when)
-    if loader is not None:
-        llm = loader.result()
-        timings.update(loader.timings)
-    elif settings.llm.cache_prompt_prefix and hasattr(llm, "prime"):
-        llm.prime(system)
+    if prime and hasattr(llm, "prime"):
+        priming = time.perf_counter()
+        llm.prime(prepared.system)
+        timings["prime_s"] = time.perf_counter() - priming
     pieces: list[str] = []
     gen_started = time.perf_counter()
     for piece in llm.chat(messages, max_tokens=settings.llm.max_tokens):

@@ -37,7 +37,7 @@ def _root(
 
 
 def _register() -> None:
-    from secondme.cli import admin, ingest, memories, search, transfer, tui, vault, watch
+    from secondme.cli import admin, daemon, ingest, memories, search, transfer, tui, vault, watch
     from secondme.cli import eval as eval_
     from secondme.cli import mcp as mcp_
     from secondme.cli import plugins as plugins_
@@ -53,6 +53,7 @@ def _register() -> None:
     eval_.register(app)
     mcp_.register(app)
     plugins_.register(app)
+    daemon.register(app)
 
 
 _register()

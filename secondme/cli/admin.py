@@ -6,14 +6,14 @@ from typing import Annotated
 
 import typer
 
-from secondme.cli.memories import _app
+from secondme.cli.core import open_core
 from secondme.cli.options import JsonOpt
 from secondme.cli.output import emit_json
 
 
 def reindex(json_: JsonOpt = False) -> None:
     """Rebuild the vector index from the database."""
-    count = _app().reindex()
+    count = open_core().reindex()
     if json_:
         emit_json({"indexed": count})
     else:
@@ -25,7 +25,7 @@ def doctor(
     json_: JsonOpt = False,
 ) -> None:
     """Check that the vector index agrees with the database (missing, orphan, stale vectors)."""
-    app = _app()
+    app = open_core(local=True)
     report = app.doctor(repair=repair)
     vault = app.vault.status()
     plain = app.plaintext_vault()

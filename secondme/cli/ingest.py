@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from secondme.cli.memories import _app
+from secondme.cli.core import open_core
 from secondme.cli.options import JsonOpt
 from secondme.cli.output import emit_json
 from secondme.errors import InputError
@@ -46,7 +46,7 @@ def ingest(
     missing = [str(p) for p in paths if not p.expanduser().exists()]
     if missing:
         raise InputError(f"no such file or folder: {', '.join(missing)}")
-    app = _app()
+    app = open_core(local=True)
     ingestor = Ingestor(app)
     if json_ or not sys.stderr.isatty():
         summary = ingestor.ingest_paths(paths, kind)
@@ -116,7 +116,7 @@ def status(json_: JsonOpt = False) -> None:
     """Show memories, watched folders, the ingest queue, the last ingest and recorded errors."""
     from secondme.ingest import watcher
 
-    app = _app()
+    app = open_core(local=True)
     counts = app.status()
     info = {
         "home": str(app.home),

@@ -10,15 +10,10 @@ from typing import Annotated
 
 import typer
 
+from secondme.cli.core import open_core
 from secondme.cli.options import MAX_INT, JsonOpt, SinceOpt, TypeOpt, UntilOpt
 from secondme.cli.output import emit_json, memory_details, memory_line
 from secondme.errors import InputError, NotFoundError, PartialError
-
-
-def _app():
-    from secondme.service import Secondme
-
-    return Secondme()
 
 
 def _read_text(text: str | None) -> str:
@@ -105,7 +100,7 @@ def add(
         source_ref=source,
         label=label,
     )
-    (parts,) = _app().add_parts([new])
+    (parts,) = open_core().add_parts([new])
     memory, created = parts[0]
     ids = [m.id for m, _ in parts]
     if json_:
@@ -131,13 +126,14 @@ def list_(
     json_: JsonOpt = False,
 ) -> None:
     """List memories, newest first."""
-    from secondme.store.memories import Filters
-
-    types = _types(type_)
-    filters = Filters(
-        types=types, since=_when(since), until=_when(until), include_superseded=all_, include_vault=True
+    memories = open_core().list(
+        types=_types(type_),
+        since=_when(since),
+        until=_when(until),
+        include_superseded=all_,
+        limit=limit,
+        offset=offset,
     )
-    memories = _app().listing(filters, limit=limit, offset=offset)
     if json_:
         emit_json([m.to_dict() for m in memories])
         return
@@ -152,9 +148,9 @@ def show(
     json_: JsonOpt = False,
 ) -> None:
     """Show one memory with its history."""
-    app = _app()
-    memory = app.get(memory_id)
-    history = app.history(memory_id)
+    core = open_core()
+    memory = core.get(memory_id)
+    history = core.history(memory_id)
     if json_:
         emit_json({**memory.to_dict(), "history": history})
     else:
@@ -170,7 +166,7 @@ def edit(
     json_: JsonOpt = False,
 ) -> None:
     """Change a memory; the previous version is kept in its history."""
-    app = _app()
+    app = open_core()
     memory = app.get(memory_id)
     fields: dict[str, object] = {}
     if text is None and type_ is None and at is None and tag is None:
@@ -238,7 +234,7 @@ def forget(
             "say what to forget in one way",
             hint="ids, or --source PATH, or --query WORDS, or --since/--until",
         )
-    app = _app()
+    app = open_core(local=True)
     reason = "by id"
     if source:
         ids = app.ids_from_source(source)
@@ -291,7 +287,7 @@ def core(ctx: typer.Context, json_: JsonOpt = False) -> None:
     """List core memories (or set one with `mem core set LABEL VALUE`)."""
     if ctx.invoked_subcommand:
         return
-    memories = _app().core()
+    memories = open_core().core()
     if json_:
         emit_json([m.to_dict() for m in memories])
         return
@@ -308,7 +304,7 @@ def core_set(
     json_: JsonOpt = False,
 ) -> None:
     """Set a core memory; an earlier value for the label is superseded, not lost."""
-    memory = _app().set_core(label, value)
+    memory = open_core().set_core(label, value)
     if json_:
         emit_json({"id": memory.id, "type": memory.type.value, "label": memory.label})
     else:

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from secondme.cli.memories import _app, _types, _when
+from secondme.cli.core import open_core
+from secondme.cli.memories import _types, _when
 from secondme.cli.options import JsonOpt, KOpt, SinceOpt, TypeOpt, UntilOpt
 from secondme.cli.output import emit_json, snippet
 from secondme.errors import InputError
@@ -35,7 +36,7 @@ def search(
     """Find memories: keywords (BM25) and meaning (vectors), fused."""
     if not query.strip():
         raise InputError("the search query is empty")
-    hits = _app().search(
+    hits = open_core().search(
         query, k=k, types=_types(type_), since=_when(since), until=_when(until), mode=_check_mode(mode)
     )
     if json_:
@@ -75,10 +76,22 @@ def ask(
     """Answer a question from your memories, citing them; says "I don't know" when they don't tell."""
     from secondme.vault import related_labels
 
-    app = _app()
+    app = open_core()
 
     def stream(piece: str) -> None:
         sys.stdout.write(piece)
+        sys.stdout.flush()
+
+    def found(hits: list) -> None:
+        # The memories first, at once: the answer streams in under them.
+        if hits:
+            typer.echo(f"Found {len(hits)} {'memory' if len(hits) == 1 else 'memories'}:")
+            for hit in hits:
+                when = (hit.memory.occurred_at or hit.memory.recorded_at or "")[:10]
+                typer.echo(f"  [{hit.memory.id}] {when}  {snippet(hit.memory.text, 70)}")
+        else:
+            typer.echo("Found no memories about that.")
+        typer.echo("")
         sys.stdout.flush()
 
     from secondme import timeparse
@@ -86,15 +99,25 @@ def ask(
     today = timeparse.parse_when(now) if now else None
     # With --allow-vault the answer is printed once complete, with its placeholders filled in.
     live = not json_ and not allow_vault
-    result = app.ask(question, k=k, on_token=stream if live else None, mode=_check_mode(mode), today=today)
+    result = app.ask(
+        question,
+        k=k,
+        on_token=stream if live else None,
+        on_hits=found if live else None,
+        mode=_check_mode(mode),
+        today=today,
+    )
     shown = {h.memory.id: h.memory for h in result.hits}
     labels = related_labels(
         question, result.answer, [shown[i] for i in result.citations if i in shown], result.hits
     )
-    values = (
-        {label: app.vault.get(label, purpose="ask --allow-vault") for label in labels} if allow_vault else {}
-    )
-    answer = app.vault.substitute(result.answer, values) if allow_vault else result.answer
+    values: dict[str, str] = {}
+    answer = result.answer
+    if allow_vault and labels:
+        # Secrets are decrypted here, in this process, after the model answered.
+        vault = open_core(local=True).vault
+        values = {label: vault.get(label, purpose="ask --allow-vault") for label in labels}
+        answer = vault.substitute(result.answer, values)
     if json_:
         data = result.to_dict()
         data["vault_labels"] = labels

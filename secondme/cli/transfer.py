@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from secondme.cli.memories import _app
+from secondme.cli.core import open_core
 from secondme.cli.options import JsonOpt
 from secondme.cli.output import emit_json
 from secondme.errors import InputError
@@ -137,14 +137,14 @@ def import_(
     if not file.is_file():
         raise InputError(f"no such file: {file}")
     if is_export(file):
-        report = _app().restore(file, merge=merge)
+        report = open_core(local=True).restore(file, merge=merge)
         if json_:
             emit_json(report.to_dict())
         else:
             typer.echo(f"Imported {file}: {report.describe()}")
         return
     items = parse_jsonl(file)
-    app = _app()
+    app = open_core(local=True)
     added = unchanged = 0
     plain = []
     for new in items:
@@ -188,7 +188,7 @@ def export(
     import tempfile
 
     target = path or output
-    app = _app()
+    app = open_core(local=True)
     if target is not None:
         app.export(target, format=format_, include_vault=include_vault)
         typer.echo(f"Exported to {target}.")

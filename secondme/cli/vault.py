@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from secondme.cli.memories import _app
+from secondme.cli.core import open_core
 from secondme.cli.options import JsonOpt
 from secondme.cli.output import emit_json
 from secondme.errors import InputError, VaultError
@@ -58,7 +58,7 @@ def add(
     from secondme.vault import check_label
 
     label = check_label(label)
-    app = _app()
+    app = open_core(local=True)
     if app.vault.has(label):
         raise InputError(
             f"the vault already holds {label!r}", hint=f"remove it first with `mem vault rm {label}`"
@@ -78,7 +78,7 @@ def get(
     ] = False,
 ) -> None:
     """Decrypt a secret and print it (or copy it to the clipboard)."""
-    app = _app()
+    app = open_core(local=True)
     value = app.vault.get(label, purpose="copy" if copy else "print")
     if not copy:
         typer.echo(value)
@@ -101,7 +101,7 @@ def get(
 @vault_app.command("list")
 def list_(json_: JsonOpt = False) -> None:
     """Labels and captions (values stay encrypted)."""
-    entries = _app().vault.entries()
+    entries = open_core(local=True).vault.entries()
     if json_:
         emit_json([e.to_dict() for e in entries])
         return
@@ -115,7 +115,7 @@ def list_(json_: JsonOpt = False) -> None:
 @vault_app.command("rm")
 def rm(label: LabelArg, json_: JsonOpt = False) -> None:
     """Delete a secret (and forget its vault memory for good)."""
-    app = _app()
+    app = open_core(local=True)
     referencing = app.vault.referencing(label)
     forgotten = app.vault_remove(label)
     if json_:
@@ -147,7 +147,7 @@ def rekey(
     With a passphrase, the current one comes from SECONDME_VAULT_PASSPHRASE (or a prompt) and the
     new one from SECONDME_VAULT_NEW_PASSPHRASE (or a prompt).
     """
-    app = _app()
+    app = open_core(local=True)
     used = app.vault.rekey(backend.strip().lower() if backend else None)
     count = app.vault.count()
     if json_:

@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
+from secondme.cli.core import daemon_client, open_core
 from secondme.cli.ingest import KindOpt, check_kind
-from secondme.cli.memories import _app
 from secondme.cli.options import JsonOpt
 from secondme.cli.output import emit_json
 from secondme.errors import InputError
@@ -42,21 +42,29 @@ def watch(
         if not folder.expanduser().is_dir():
             raise InputError(f"cannot watch {folder}: not a folder")
     if action is None:
-        app = _app()
+        app = open_core(local=True)
         resolved = watcher.folders_from(app, folders, kind)
         if os.environ.get("SECONDME_WATCH_LOG"):
             logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
         watcher.run_foreground(app, resolved, announce=lambda line: typer.echo(line, err=True))
         return
     if action == "start":
-        watcher.folders_from(_app(), folders, kind)  # fail now, not in the background
-        extra = [str(f.expanduser().resolve()) for f in folders] + ["--kind", kind]
-        result = {"started": True, "pid": watcher.start_daemon(extra), "log": str(watcher.log_path())}
+        resolved = watcher.folders_from(open_core(local=True), folders, kind)  # fail now, not later
+        client = daemon_client()
+        if client is not None:  # the daemon hosts the watcher
+            result = client.watch_start([(f.expanduser().resolve(), k) for f, k in resolved])
+        else:
+            extra = [str(f.expanduser().resolve()) for f in folders] + ["--kind", kind]
+            result = {"started": True, "pid": watcher.start_daemon(extra), "log": str(watcher.log_path())}
     elif action == "stop":
-        stopped = watcher.stop_daemon()
-        result = {"stopped": stopped is not None, "pid": stopped}
+        client = daemon_client()
+        if client is not None and client.hello.get("watching"):
+            result = client.watch_stop()
+        else:
+            stopped = watcher.stop_daemon()
+            result = {"stopped": stopped is not None, "pid": stopped}
     elif action in ("pause", "resume"):
-        _app().set_meta(watcher.PAUSED_KEY, "1" if action == "pause" else "0")
+        open_core(local=True).set_meta(watcher.PAUSED_KEY, "1" if action == "pause" else "0")
         result = {"paused": action == "pause"}
     else:
         result = watcher.daemon_status()

@@ -275,6 +275,7 @@ def answer_question(app: Secondme, models: SharedModels, question: str, today: d
     (``draft``: the model's words when the attribution check replaced them, else None); on an
     error the answer is empty and ``error`` holds its text.
     """
+
     def run() -> Any:
         return app.ask(question, llm=models.llm, today=today)
 

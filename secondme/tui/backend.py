@@ -8,6 +8,7 @@ read while this process or another one (a watcher) writes, so scrolling never wa
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import sqlite3
@@ -237,6 +238,9 @@ class Backend:
     """One data home as the TUI uses it (every method may block: call them from workers)."""
 
     def __init__(self, secondme: Secondme | None = None, llm: Any = None) -> None:
+        # The home it opens itself is served by the daemon when one runs (searches, answers and
+        # writes: warm models); reads and paging stay on SQLite, the truth either way.
+        self.use_daemon = secondme is None
         if secondme is None:
             from secondme.service import Secondme
 
@@ -247,6 +251,14 @@ class Backend:
         self._reader: Secondme | None = None
         self._model_lock = threading.Lock()
         self._generate_lock = threading.Lock()
+
+    def _daemon(self) -> Any:
+        """A client of the running daemon, one per call (workers run in parallel), or None."""
+        if not self.use_daemon:
+            return None
+        from secondme.client import connect_or_none
+
+        return connect_or_none()
 
     # -- reading (own connection) -----------------------------------------------------------
 
@@ -324,6 +336,11 @@ class Backend:
         """Memories close to this one (hybrid search on its text), itself left out."""
         if memory.type is MemoryType.VAULT:
             return []  # captions of secrets are not embedded; searching them finds noise
+        daemon = self._daemon()
+        if daemon is not None:
+            with contextlib.closing(daemon):
+                hits = daemon.search(memory.text, k=k + 1)
+            return [h for h in hits if h.memory.id != memory.id][:k]
         hits = self.app.search(memory.text, k=k + 1)
         return [h for h in hits if h.memory.id != memory.id][:k]
 
@@ -338,10 +355,18 @@ class Backend:
         k: int = SEARCH_K,
     ) -> list[Hit]:
         """Hybrid search with type and time filters."""
+        daemon = self._daemon()
+        if daemon is not None:
+            with contextlib.closing(daemon):
+                return daemon.search(query, k=k, types=types, since=since, until=until)
         return self.app.search(query, k=k, types=types, since=since, until=until)
 
     def warm_up(self) -> None:
         """Load the embedder and open the index once, so the first keystroke search is quick."""
+        daemon = self._daemon()
+        if daemon is not None:  # the daemon's are warm already
+            daemon.close()
+            return
         self.app.warm_up()
 
     def load_llm(self) -> Any:
@@ -355,6 +380,12 @@ class Backend:
 
     def ask(self, question: str, on_token: Callable[[str], None]) -> Answer:
         """A cited answer, streamed to ``on_token`` (the core is free for other calls meanwhile)."""
+        daemon = self._daemon()
+        if daemon is not None:
+            # The daemon queues answers itself; ``on_token`` raising closes this connection,
+            # which stops the answer there.
+            with contextlib.closing(daemon):
+                return daemon.ask(question, on_token=on_token)  # type: ignore[no-any-return]
         llm = self.load_llm()
         # One llama.cpp context cannot serve two threads: a newer question waits for (or, through
         # ``on_token`` raising, cuts short) the answer being written.
@@ -365,14 +396,26 @@ class Backend:
 
     def add(self, new: NewMemory) -> tuple[Memory, bool]:
         """Store a memory from the add form; returns (memory, created)."""
+        daemon = self._daemon()
+        if daemon is not None:
+            with contextlib.closing(daemon):
+                return daemon.add(new)  # type: ignore[no-any-return]
         return self.app.add(new)
 
     def edit(self, memory_id: int, **fields: Any) -> Memory:
         """Change a memory; the previous version goes to its history."""
+        daemon = self._daemon()
+        if daemon is not None:
+            with contextlib.closing(daemon):
+                return daemon.edit(memory_id, **fields)  # type: ignore[no-any-return]
         return self.app.edit(memory_id, **fields)
 
     def forget(self, memory_id: int) -> list[int]:
         """Remove a memory for good."""
+        daemon = self._daemon()
+        if daemon is not None:
+            with contextlib.closing(daemon):
+                return daemon.forget([memory_id])  # type: ignore[no-any-return]
         return self.app.forget([memory_id])
 
     def pin(self, memory_id: int) -> Memory:
