@@ -18,7 +18,7 @@ So a window of eight turns fills eight of the ``k`` places: the metric charges s
 coarse memories, as a turn-level benchmark should.
 
 Answers come from ``mem ask``'s own code path (:func:`secondme.answer.ask`, the run's model
-loaded once), with the clock set to the conversation's last session date.  Categories 1-4 are
+loaded once), asked (``today=``) at the conversation's last session date.  Categories 1-4 are
 scored by LoCoMo's token F1 (:func:`secondme.eval.metrics.locomo_answer_score`); category 5
 (adversarial) by abstention: 1 when the answer declines.
 """
@@ -244,7 +244,7 @@ def run_locomo(
         f"the same homes and embedder serve all three systems: {', '.join(SYSTEMS)} "
         f"(search modes {', '.join(SYSTEMS.values())}); {DEPTH} memories retrieved per search",
         TURN_RULE,
-        "answers: secondme.answer.ask (the `mem ask` path, hits from hybrid search), clock at the "
+        "answers: secondme.answer.ask (the `mem ask` path, hits from hybrid search), asked at the "
         "conversation's last session; the answer's [id] citation markers are removed before "
         "scoring; token F1 with LoCoMo's normalisation for categories 1-4, "
         "abstention (the answer declines) for category 5",

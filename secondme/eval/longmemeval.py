@@ -15,7 +15,7 @@ session level, abstention (``_abs``) questions skipped:
     1 when one answer session is in the top k, recall_all@k when all are; NDCG@10 uses
     LongMemEval's own formula (:func:`secondme.eval.metrics.ndcg_at_k`).
 
-Answers come from ``mem ask``'s own code path with the clock at the question's date.  Accuracy
+Answers come from ``mem ask``'s own code path asked (``today=``) at the question's date.  Accuracy
 is normalised containment: the answer is right when every distinct token of the gold answer
 (LoCoMo normalisation, number words as digits, Porter stems) appears in it
 (:func:`secondme.eval.metrics.lme_answer_correct`).  Preference questions, whose gold is a
@@ -204,7 +204,7 @@ def run_longmemeval(
         f"the same homes and embedder serve all three systems: {', '.join(SYSTEMS)} "
         f"(search modes {', '.join(SYSTEMS.values())}); {DEPTH} memories retrieved per search",
         SESSION_RULE,
-        "answers: secondme.answer.ask (the `mem ask` path, hits from hybrid search), clock at the "
+        "answers: secondme.answer.ask (the `mem ask` path, hits from hybrid search), asked at the "
         "question's date",
         ANSWER_RULE,
         "a question that failed scores 0 on its metrics and is listed below",
