@@ -114,7 +114,7 @@ def test_commands_give_the_same_json_with_and_without_the_daemon(daemon, configu
     assert comparable(asked_after) == comparable(asked_before)
     # Writes through the daemon land in the same database the in-process commands read.
     added = mem_json("add", "Pedro's birthday is in June")
-    assert added == {"id": 5, "type": added["type"], "created": True}
+    assert added == {"id": 5, "type": added["type"], "created": True, "ids": [5]}
     assert without_daemon("show", "5")["text"] == "Pedro's birthday is in June"
     assert mem_json("search", "birthday")[0]["id"] == 5
     edited = mem_json("edit", "5", "--text", "Pedro's birthday is on 3 June")
