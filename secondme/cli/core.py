@@ -48,9 +48,14 @@ def _clean_stale() -> None:
 def _autostart() -> None:
     """Start the daemon in the background when ``daemon.autostart`` is on (this command goes on)."""
     from secondme import config
+    from secondme.errors import SecondmeError
 
     try:
-        if not config.load().daemon.autostart:
+        settings = config.load()
+    except SecondmeError:
+        return  # a broken config.toml: the command itself says so, once
+    try:
+        if not settings.daemon.autostart:
             return
         from secondme import daemon
 
