@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from secondme import __version__, config, paths, wire
-from secondme.errors import SecondmeError
+from secondme.errors import InputError, SecondmeError
 
 if TYPE_CHECKING:
     from secondme.answer import Prepared
@@ -381,6 +381,22 @@ def make_app(engine: Engine, on_stop: Callable[[], None]) -> Any:
             log.error("request failed", exc_info=exc)
         return reply(wire.error_out(exc), status=400 if isinstance(exc, SecondmeError) else 500)
 
+    def bad_request(what: str, exc: BaseException) -> Response:
+        # A body of the wrong shape (a missing key, a string for a list): the caller's mistake,
+        # told in one line like every other error, never a 500.
+        detail = " ".join(str(exc).split())[:200] or type(exc).__name__
+        error = InputError(f"bad request to {what}: {detail}", hint="see docs/daemon.md for the API")
+        return reply(wire.error_out(error), status=400)
+
+    async def read_body(request: Request) -> dict[str, Any]:
+        try:
+            body = await request.json()
+        except ValueError as exc:
+            raise InputError(f"the request body is not JSON: {exc}") from None
+        if not isinstance(body, dict):
+            raise InputError("the request body must be a JSON object")
+        return body
+
     def mismatch(request: Request) -> Response | None:
         theirs = request.headers.get(wire.PROTOCOL_HEADER)
         if theirs != str(wire.PROTOCOL):
@@ -407,13 +423,20 @@ def make_app(engine: Engine, on_stop: Callable[[], None]) -> Any:
         handler = CALLS.get(name)
         if handler is None:
             return reply({"error": "NotFound", "message": f"no call {name!r}", "hint": None}, status=404)
-        body = await request.json()
+        try:
+            body = await read_body(request)
+        except SecondmeError as exc:
+            return failure(exc)
 
         def run() -> Any:
             return handler(engine.core(), body)
 
         try:
             return reply(await run_in_threadpool(run))
+        except SecondmeError as exc:
+            return failure(exc)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as exc:
+            return bad_request(name, exc)
         except Exception as exc:
             return failure(exc)
 
@@ -421,21 +444,34 @@ def make_app(engine: Engine, on_stop: Callable[[], None]) -> Any:
         refused = mismatch(request)
         if refused is not None:
             return refused
-        body = await request.json()
         from secondme.answer import prepare
+
+        try:
+            body = await read_body(request)
+        except SecondmeError as exc:
+            return failure(exc)
 
         def retrieve() -> Prepared:
             today = body.get("today")
+            question, k, mode = body["question"], body.get("k"), body.get("mode", "hybrid")
+            if not isinstance(question, str) or not (k is None or isinstance(k, int)):
+                raise TypeError("question must be a string and k a whole number")
+            if mode not in ("hybrid", "keyword", "vector"):
+                raise ValueError(f"unknown search mode {mode!r}")
             return prepare(
                 engine.core(),
-                body["question"],
-                k=body.get("k"),
-                search_mode=body.get("mode", "hybrid"),
+                question,
+                k=k,
+                search_mode=mode,
                 today=datetime.fromisoformat(today) if today else None,
             )
 
         try:
             prepared = await run_in_threadpool(retrieve)
+        except SecondmeError as exc:
+            return failure(exc)
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+            return bad_request("ask", exc)
         except Exception as exc:
             return failure(exc)
         return StreamingResponse(
@@ -448,12 +484,21 @@ def make_app(engine: Engine, on_stop: Callable[[], None]) -> Any:
         refused = mismatch(request)
         if refused is not None:
             return refused
-        body = await request.json()
+        action = request.path_params["action"]
         try:
-            if request.path_params["action"] == "start":
-                folders = [(Path(p), kind) for p, kind in body["folders"]]
+            body = await read_body(request)
+            if action == "start":
+                folders = [(Path(str(p)), str(kind)) for p, kind in body["folders"]]
                 return reply(await run_in_threadpool(engine.watch_start, folders))
+            if action != "stop":
+                return reply(
+                    {"error": "NotFound", "message": f"no watch action {action!r}", "hint": None}, status=404
+                )
             return reply(await run_in_threadpool(engine.watch_stop))
+        except SecondmeError as exc:
+            return failure(exc)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            return bad_request(f"watch/{action}", exc)
         except Exception as exc:
             return failure(exc)
 
