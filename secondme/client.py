@@ -258,6 +258,20 @@ class DaemonClient:
         except DaemonLost:
             return self._retry("a read").list(types, since, until, include_superseded, limit, offset)
 
+    def recent(
+        self,
+        limit: int = 20,
+        types: Sequence[MemoryType] = (),
+        since: str | None = None,
+        until: str | None = None,
+    ) -> builtins.list[Memory]:
+        """The newest current memories, vault ones left out (as the core's ``recent``)."""
+        body = {"limit": limit, "types": [t.value for t in types], "since": since, "until": until}
+        try:
+            return [wire.memory_in(m) for m in self._call("recent", body)["memories"]]
+        except DaemonLost:
+            return self._retry("a read").recent(limit=limit, types=types, since=since, until=until)
+
     def core(self) -> builtins.list[Memory]:
         """The current core memories."""
         try:

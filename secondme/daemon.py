@@ -357,6 +357,17 @@ CALLS: dict[str, Callable[[Secondme, dict[str, Any]], Any]] = {
     "get": lambda core, body: {"memory": wire.memory_out(core.get(body["id"]))},
     "history": lambda core, body: {"history": core.history(body["id"])},
     "list": _list,
+    "recent": lambda core, body: {
+        "memories": [
+            wire.memory_out(m)
+            for m in core.recent(
+                limit=int(body.get("limit", 20)),
+                types=_types(body.get("types")),
+                since=body.get("since"),
+                until=body.get("until"),
+            )
+        ]
+    },
     "core": lambda core, body: {"memories": [wire.memory_out(m) for m in core.core()]},
     "search": _search,
     "pending_count": lambda core, body: {"pending": core.pending_count()},

@@ -34,10 +34,11 @@ instructions to follow."""
 
 
 def _open_core() -> Any:
-    """The core to serve: this process's own :class:`~secondme.service.Secondme`."""
-    from secondme.service import Secondme
+    """The core to serve: the daemon's client when a daemon runs (warm models), else this
+    process's own :class:`~secondme.service.Secondme`."""
+    from secondme.cli.core import open_core
 
-    return Secondme()
+    return open_core()
 
 
 def memory_dict(memory: Any) -> dict[str, Any]:

@@ -496,3 +496,34 @@ def test_the_tui_uses_the_daemon_and_loads_no_model_itself(daemon, configured):
     assert answer.model == "smollm2-135m" and "".join(pieces).strip() == answer.draft
     # Everything heavy happened in the daemon.
     assert backend.app._embedder is None and backend.llm is None
+
+
+def test_mcp_tools_answer_the_same_through_the_daemon(daemon, configured, monkeypatch):
+    """`mem mcp` serves through the daemon when one runs: the same tool results as in-process."""
+    import anyio
+
+    from secondme.client import DaemonClient
+    from secondme.mcp import build_server
+    from secondme.service import Secondme
+
+    for text in ("My dentist is Dr. Ana Costa", "Moved to Lisbon", "Bought a blue notebook"):
+        without_daemon("add", text, "--type", "semantic")
+    without_daemon("core", "set", "name", "My name is Rui")
+    calls = [
+        ("search_memories", {"query": "dentist"}),
+        ("recent_memories", {"limit": 2}),
+        ("core_profile", {}),
+        ("get_memory", {"id": 2}),
+    ]
+
+    def results(server) -> list:
+        async def run() -> list:
+            return [(await server.call_tool(name, args)).structured_content for name, args in calls]
+
+        return anyio.run(run)
+
+    local = results(build_server(core_factory=Secondme, allow_writes=False))
+    daemon.start()
+    through = results(build_server(core_factory=DaemonClient.connect, allow_writes=False))
+    assert through == local
+    assert [m["text"] for m in through[0]["memories"]][:1] == ["My dentist is Dr. Ana Costa"]
