@@ -17,6 +17,12 @@ from tests.conftest import REPO
 TOOLS = {"search_memories", "ask", "get_memory", "recent_memories", "core_profile", "add_memory"}
 
 
+@pytest.fixture(autouse=True)
+def vault_passphrase(monkeypatch):
+    """The seeded home holds a vault memory: its secret is sealed with this passphrase."""
+    monkeypatch.setenv("SECONDME_VAULT_PASSPHRASE", "mcp test passphrase")
+
+
 def seed() -> dict[str, int]:
     app = Secondme()
     core = app.set_core("name", "My name is Ana Duarte")
