@@ -8,6 +8,9 @@ The JSON Lines format (``FORMAT_VERSION`` 1), one JSON object per line:
    memory, by id (superseded ones included; vault ones only with ``include_vault``, exactly as
    stored, so an encrypted vault stays encrypted);
 3. one ``{"record": "forgotten", "memory_id", "forgotten_at", "reason"}`` per tombstone;
+   with ``include_vault``, the vault still encrypted: one ``{"record": "vault_key", ...}`` (the
+   data key wrapped by the passphrase, never the key itself) and one ``{"record": "vault_entry",
+   ...}`` per secret (nonce and ciphertext, base64);
 4. an end line ``{"record": "end", "counts": {...}}``: a file without it was cut short.
 
 Vectors are not exported (they are derived): an import embeds every memory with the importing
@@ -61,6 +64,9 @@ class Export:
                 "forgotten": len(sql.forgotten_rows(store)),
             },
         }
+        self.vault_key, self.vault_entries = _sealed_vault(app) if include_vault else (None, [])
+        if self.vault_entries:
+            self.header["counts"]["vault"] = len(self.vault_entries)
 
     def _batches(self, size: int = 500) -> Iterator[list[dict[str, Any]]]:
         from secondme.store import transfer as sql
@@ -101,6 +107,41 @@ class Export:
                 }
         for tomb in sql.forgotten_rows(store):
             yield {"record": "forgotten", **tomb}
+        if self.vault_key is not None:
+            yield {"record": "vault_key", **self.vault_key}
+        for entry in self.vault_entries:
+            yield {"record": "vault_entry", **entry}
+
+
+def _b64(value: Any) -> Any:
+    import base64
+
+    return base64.b64encode(value).decode("ascii") if isinstance(value, bytes) else value
+
+
+def _sealed_vault(app: Secondme) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The vault as it is stored: ciphertexts, and the data key only as the passphrase wraps it.
+
+    A key kept by this machine's OS keyring cannot travel in a file: such a vault is refused,
+    with the command that moves its key behind a passphrase first.
+    """
+    from dataclasses import asdict
+
+    from secondme.store.vault import VaultStore
+
+    store = VaultStore(app.store.conn)
+    entries = store.entries()
+    if not entries:
+        return None, []
+    record = store.key_record()
+    if record is None or record.backend != "passphrase":
+        raise InputError(
+            "the vault's key is kept by this machine's OS keyring, so an export cannot carry it",
+            hint="run `mem vault rekey --backend passphrase` first (the export then holds the key "
+            "wrapped by your passphrase); nothing was exported",
+        )
+    key = {k: _b64(v) for k, v in asdict(record).items()}
+    return key, [{k: _b64(v) for k, v in asdict(e).items() if k != "id"} for e in entries]
 
 
 def write_jsonl(export: Export, path: Path) -> None:
@@ -144,6 +185,8 @@ def write_markdown(export: Export, path: Path) -> None:
     index = ["# secondme export", "", _front_matter(export.header), "", "## Memories", ""]
     forgotten: list[str] = []
     for record in export.records():
+        if record["record"] in ("vault_key", "vault_entry"):
+            continue  # ciphertexts are for `mem import`, not for reading
         if record["record"] == "forgotten":
             forgotten.append(f"- memory {record['memory_id']} forgotten at {record['forgotten_at']}")
             continue
@@ -192,6 +235,8 @@ class Bundle:
     memories: list[dict[str, Any]] = field(default_factory=list)
     history: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     forgotten: list[dict[str, Any]] = field(default_factory=list)
+    vault_key: dict[str, Any] | None = None
+    vault_entries: list[dict[str, Any]] = field(default_factory=list)
 
 
 def is_export(path: Path) -> bool:
@@ -256,6 +301,12 @@ def read_jsonl(path: Path) -> Bundle:
             if not isinstance(tomb["memory_id"], int) or not tomb["forgotten_at"]:
                 raise InputError(f"{path}, line {number}: a damaged tombstone", hint=nothing)
             bundle.forgotten.append(tomb)
+        elif kind == "vault_key":
+            bundle.vault_key = {k: v for k, v in record.items() if k != "record"}
+        elif kind == "vault_entry":
+            if not isinstance(record.get("label"), str) or not record.get("ciphertext"):
+                raise InputError(f"{path}, line {number}: a damaged vault entry", hint=nothing)
+            bundle.vault_entries.append({k: v for k, v in record.items() if k != "record"})
         elif kind == "end":
             ended = True
             expected = record.get("counts", {})
@@ -264,6 +315,8 @@ def read_jsonl(path: Path) -> Bundle:
                 "history": sum(len(h) for h in bundle.history.values()),
                 "forgotten": len(bundle.forgotten),
             }
+            if bundle.vault_entries:
+                found["vault"] = len(bundle.vault_entries)
             if expected != found or header.get("counts") != found:
                 raise InputError(f"{path} is incomplete: it says {expected} but holds {found}", hint=nothing)
         else:
@@ -285,6 +338,7 @@ class ImportReport:
     embedder: str = ""
     exported_with: str = ""
     merged: bool = False
+    vault: int = 0
     added_ids: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -321,7 +375,14 @@ def restore(app: Secondme, bundle: Bundle, merge: bool = False) -> ImportReport:
             hint="import into an empty home (SECONDME_HOME=...), or pass --merge to add the file's "
             "memories with new ids; nothing was imported",
         )
-    done = sql.restore(app.store, bundle.memories, bundle.history, bundle.forgotten, keep_ids=not merge)
+    if bundle.vault_entries and merge:
+        raise InputError(
+            "an export with its vault can only be imported into an empty home",
+            hint="import it into a new home (SECONDME_HOME=...); nothing was imported",
+        )
+    with app.store.transaction():
+        done = sql.restore(app.store, bundle.memories, bundle.history, bundle.forgotten, keep_ids=not merge)
+        _restore_vault(app, bundle)
     report = ImportReport(
         added=len(done.added),
         already_there=len(done.existing),
@@ -331,6 +392,33 @@ def restore(app: Secondme, bundle: Bundle, merge: bool = False) -> ImportReport:
         exported_with=str(bundle.header.get("embedder") or ""),
         added_ids=done.added,
     )
+    report.vault = len(bundle.vault_entries)
     report.embedded = app.sync_vectors()
     report.embedder = app.embedder.name if report.embedded else app.settings.embedder.model
     return report
+
+
+def _restore_vault(app: Secondme, bundle: Bundle) -> None:
+    """Put the exported vault back, still encrypted: the same passphrase opens it here."""
+    import base64
+
+    from secondme.store.vault import EntryRecord, KeyRecord, VaultStore
+
+    if not bundle.vault_entries:
+        return
+    if bundle.vault_key is None:
+        raise InputError("the export holds vault entries but not their key", hint="nothing was imported")
+
+    def raw(value: Any) -> Any:
+        return base64.b64decode(value) if isinstance(value, str) else value
+
+    store = VaultStore(app.store.conn)
+    key = bundle.vault_key
+    blobs = ("check_nonce", "check_value", "salt", "wrap_nonce", "wrapped_key")
+    try:
+        store.save_key_record(KeyRecord(**{k: raw(v) if k in blobs else v for k, v in key.items()}))
+        for entry in bundle.vault_entries:
+            values = {k: raw(v) if k in ("nonce", "ciphertext") else v for k, v in entry.items()}
+            store.restore_entry(EntryRecord(id=0, **values))
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"the export's vault is damaged: {exc}", hint="nothing was imported") from None

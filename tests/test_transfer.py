@@ -241,3 +241,40 @@ def test_plain_jsonl_import_still_works(tmp_path):
     assert json.loads(done.stdout) == {"added": 1, "unchanged": 0}
     stdout = run_mem("export")
     assert stdout.stdout.splitlines()[0].startswith('{"format": "secondme-export"')
+
+
+def test_the_vault_travels_encrypted_and_opens_with_the_same_passphrase(tmp_path, monkeypatch):
+    app = Secondme()
+    app.vault_add("wifi", "Blue-Meadow-7731", caption="home router")
+    app.add(NewMemory("Ana's birthday is 12 May", type=MemoryType.SEMANTIC))
+    app.export(tmp_path / "with-vault.jsonl", include_vault=True)
+    app.export(tmp_path / "without.jsonl")
+    sealed = (tmp_path / "with-vault.jsonl").read_text()
+    assert "Blue-Meadow-7731" not in sealed  # the value travels as ciphertext only
+    assert '"record": "vault_entry"' in sealed and '"record": "vault_key"' in sealed
+    assert '"vault_' not in (tmp_path / "without.jsonl").read_text()
+    target = use_home(monkeypatch, tmp_path / "target")
+    report = target.restore(tmp_path / "with-vault.jsonl")
+    assert report.vault == 1
+    assert target.vault.get("wifi") == "Blue-Meadow-7731"
+    # Another passphrase opens nothing.
+    monkeypatch.setenv("SECONDME_VAULT_PASSPHRASE", "not the one")
+    from secondme.errors import WrongPassphraseError
+
+    with pytest.raises(WrongPassphraseError):
+        Secondme().vault.get("wifi")
+
+
+def test_a_vault_kept_by_the_os_keyring_is_not_exported_without_its_key(tmp_path, monkeypatch):
+    from secondme.store.vault import VaultStore
+
+    app = Secondme()
+    app.vault_add("pin", "4921")
+    store = VaultStore(app.store.conn)
+    record = store.key_record()
+    assert record is not None
+    record.backend = "keyring"  # as a home whose key lives in the OS keyring records it
+    with app.store.transaction():
+        store.save_key_record(record)
+    with pytest.raises(InputError, match="OS keyring"):
+        app.export(tmp_path / "x.jsonl", include_vault=True)

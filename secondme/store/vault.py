@@ -158,6 +158,15 @@ class VaultStore:
         """Remove an entry; True when it existed."""
         return self.conn.execute("DELETE FROM vault_entries WHERE label = ?", (label,)).rowcount > 0
 
+    def restore_entry(self, record: EntryRecord) -> None:
+        """Put back an exported entry exactly as it was (its ciphertext under the same key)."""
+        values = {k: getattr(record, k) for k in _ENTRY_FIELDS if k != "id"}
+        names = list(values)
+        self.conn.execute(
+            f"INSERT INTO vault_entries ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+            [values[k] for k in names],
+        )
+
     def count(self) -> int:
         """How many entries the vault holds."""
         return int(self.conn.execute("SELECT COUNT(*) FROM vault_entries").fetchone()[0])
