@@ -75,6 +75,10 @@ _INSTRUCTION = re.compile(
     r"|\b(?:always|only|must) (?:answer|reply|respond|say|output)\b"
     r"|\b(?:answer|reply|respond)(?: only| always)? (?:with|by saying)\b"
     r"|\byou are now\b|\bfrom now on\b"
+    # Text that speaks to the model by name ("Hey assistant, ...") is talking to the model, not
+    # telling what happened.
+    r"|\b(?:hey|hi|hello|dear|ok|okay|attention|note to(?: the)?),? (?:the )?"
+    r"(?:assistant|ai|a\.i\.|chatbot|bot|model|llm)\b"
     r"|\byou (?:are|must|should|will|shall) (?:now |from now on )?(?:an? |the )?"
     r"(?:assistant|ai|model|bot|always|never|only|answer|reply|respond|say|ignore|obey|follow)\b"
     r"|\b(?:system|developer|admin) (?:prompt|message|instruction|override|note|notice|command)s?\b"

@@ -44,7 +44,8 @@ def test_vector_search_finds_meaning(app):
     assert hits[0].memory.text == "My dentist is Dr. Ana Costa"
 
 
-def test_vault_is_never_embedded(app):
+def test_vault_is_never_embedded(app, monkeypatch):
+    monkeypatch.setenv("SECONDME_VAULT_PASSPHRASE", "vectors test passphrase")  # seals the value
     secret, _ = app.add(NewMemory("Gym locker combination caption", type=MemoryType.VAULT))
     with open_index(paths.chroma_dir()) as index:
         assert str(secret.id) not in index.collection.get()["ids"]
