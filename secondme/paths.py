@@ -52,6 +52,7 @@ def home(given: Path | str | None = None) -> Path:
 PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
 _secured: set[str] = set()
+_walked: set[str] = set()
 
 
 def private_umask() -> None:
@@ -68,9 +69,17 @@ def _chmod(path: Path, mode: int) -> None:
         pass  # not ours (a shared mount): nothing to tighten
 
 
-def secure_tree(root: Path | None = None) -> None:
-    """Set 0700 on every directory and 0600 on every file under the home (symlinks left alone)."""
+def secure_tree(root: Path | None = None, once: bool = False) -> None:
+    """Set 0700 on every directory and 0600 on every file under the home (symlinks left alone).
+
+    ``once``: only the first time this process opens that home.  Files made afterwards are
+    private already (:func:`private_umask`); what an older version left open needs one walk.
+    """
     root = root or home()
+    if once:
+        if str(root) in _walked:
+            return
+        _walked.add(str(root))
     _chmod(root, PRIVATE_DIR)
     for folder, dirs, files in os.walk(root):
         for name in dirs:

@@ -128,7 +128,7 @@ class Secondme:
         self._lock = threading.RLock()
         self._warned: set[str] = set()
         self._vault: Vault | None = None
-        paths.secure_tree(self.db_path.parent)
+        paths.secure_tree(self.home, once=True)
 
     def _vector_location(self) -> Any:
         """The index's place: the home's Chroma directory, or the server named by ``vector.url``."""
@@ -538,14 +538,15 @@ class Secondme:
         include_superseded: bool = False,
         limit: int = 20,
         offset: int = 0,
+        include_vault: bool = True,
     ) -> builtins.list[Memory]:
-        """Memories newest first (vault captions included, as in ``mem list``)."""
+        """Memories newest first (vault captions included unless ``include_vault`` is false)."""
         filters = Filters(
             types=tuple(types),
             since=since,
             until=until,
             include_superseded=include_superseded,
-            include_vault=True,
+            include_vault=include_vault,
         )
         return self.store.listing(filters, limit=limit, offset=offset)
 
@@ -873,9 +874,8 @@ class Secondme:
         until: str | None = None,
         include_vault: bool = False,
     ) -> builtins.list[Memory]:
-        """The newest current memories (by event time, else recorded time)."""
-        filters = Filters(types=tuple(types), since=since, until=until, include_vault=include_vault)
-        return self.store.listing(filters, limit=limit)
+        """The newest current memories (by event time, else recorded time), for MCP clients."""
+        return self.list(types, since, until, limit=limit, include_vault=include_vault)
 
     @_serialised
     def export(self, path: Path, format: str = "jsonl", include_vault: bool = False) -> None:

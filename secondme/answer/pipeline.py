@@ -80,12 +80,11 @@ def select_hits(hits: list[Hit], min_score: float = 0.0) -> list[Hit]:
 
 
 class _Loader(threading.Thread):
-    """Loads the answer model (and its cached prompt prefix) in the background."""
+    """Loads the answer model in the background (its prompt prefix is evaluated after retrieval)."""
 
-    def __init__(self, settings: Any, system: list[dict[str, str]] | None) -> None:
+    def __init__(self, settings: Any) -> None:
         super().__init__(daemon=True, name="secondme-llm-loader")
         self.settings = settings
-        self.system = system
         self.llm: Any = None
         self.error: BaseException | None = None
         self.timings: dict[str, float] = {}
@@ -97,10 +96,6 @@ class _Loader(threading.Thread):
             started = time.perf_counter()
             self.llm = load_llm(self.settings)
             self.timings["load_s"] = time.perf_counter() - started
-            if self.system and hasattr(self.llm, "prime"):
-                started = time.perf_counter()
-                self.llm.prime(self.system)
-                self.timings["prime_s"] = time.perf_counter() - started
         except BaseException as exc:  # handed to the caller's thread by result()
             self.error = exc
 
@@ -208,7 +203,7 @@ def ask(
         # Core memories or a keyword match will reach the prompt: load the model (mostly reading
         # the file, in C code that releases the GIL) while the rest of retrieval runs.  Its
         # prompt prefix is evaluated after retrieval, where it does not compete for the CPU.
-        loader = _Loader(settings.llm, None)
+        loader = _Loader(settings.llm)
         loader.start()
     try:
         prepared = prepare(app, question, k=k, search_mode=search_mode, today=today)
