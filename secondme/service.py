@@ -214,7 +214,9 @@ class Secondme:
         return self.add_many([new], dedupe=dedupe)[0]
 
     @_serialised
-    def add_many(self, items: Sequence[NewMemory], dedupe: bool = True) -> list[tuple[Memory, bool]]:
+    def add_many(
+        self, items: Sequence[NewMemory], dedupe: bool = True, prepared: bool = False
+    ) -> list[tuple[Memory, bool]]:
         """Store memories in one transaction, then bring the vector index up to date.
 
         Inside :meth:`transaction`, the vectors and the ``memory_added`` events wait for the
@@ -223,15 +225,20 @@ class Secondme:
         One result per item: a text too long for one memory is stored in parts (see
         :meth:`split`) and stands here as its first part; :meth:`add_parts` gives them all.
         """
-        return [parts[0] for parts in self.add_parts(items, dedupe=dedupe)]
+        return [parts[0] for parts in self.add_parts(items, dedupe=dedupe, prepared=prepared)]
 
     @_serialised
-    def add_parts(self, items: Sequence[NewMemory], dedupe: bool = True) -> list[list[tuple[Memory, bool]]]:
-        """Like :meth:`add_many`, with every part of each item: ``[[(memory, created), ...], ...]``."""
+    def add_parts(
+        self, items: Sequence[NewMemory], dedupe: bool = True, prepared: bool = False
+    ) -> list[list[tuple[Memory, bool]]]:
+        """Like :meth:`add_many`, with every part of each item: ``[[(memory, created), ...], ...]``.
+
+        ``prepared``: the items already went through :meth:`drafts_for` (ingest does that to
+        match a file's parts against what it stored before), so they are not scrubbed or cut again.
+        """
         nested = self.store.conn.in_transaction
         with self.store.transaction():
-            # Secrets move to the vault first (see :meth:`protect`), then long texts are cut.
-            groups = [self.split(self.protect(item)) for item in items]
+            groups = [[item] if prepared else self.drafts_for(item) for item in items]
             results = self.store.add_many([part for group in groups for part in group], dedupe=dedupe)
             for memory, created in results:
                 if created and memory.type is MemoryType.VAULT and memory.label:
@@ -246,6 +253,10 @@ class Secondme:
             out.append(results[position : position + len(group)])
             position += len(group)
         return out
+
+    def drafts_for(self, new: NewMemory) -> list[NewMemory]:
+        """What ``new`` is stored as: secrets moved to the vault first, then cut to fit."""
+        return self.split(self.protect(new))
 
     def split(self, new: NewMemory) -> list[NewMemory]:
         """``new`` as memories that each fit the embedder and the answer prompt.

@@ -385,17 +385,17 @@ class Ingestor:
 
         Returns the file's memory ids, in file order.
         """
-        # Long chunks become several memories, cut where the core cuts every long text.
-        drafts = [part for draft in drafts for part in self.app.split(draft)]
+        # Secrets go to the vault and long chunks become several memories, as the core does for
+        # every text; then each part is matched against what the file held before.
+        for draft in drafts:
+            draft.validate()
+        drafts = [part for draft in drafts for part in self.app.drafts_for(draft)]
         old_ids = json.loads(existing["memory_ids"]) if existing else []
         old = [m for m in self.app.get_many(old_ids).values() if m.superseded_by is None]
         by_hash: dict[tuple[str, str], Memory] = {(m.content_hash, m.type.value): m for m in old}
         slots: list[int | NewMemory] = []
         fresh: list[NewMemory] = []
         for draft in drafts:
-            draft.validate()
-            # Secrets in notes, chats and OCR text go to the vault before anything is stored.
-            draft = self.app.protect(draft)
             match = by_hash.pop((content_hash(draft.text), draft.type.value), None)
             if match is not None:
                 slots.append(match.id)
@@ -403,7 +403,7 @@ class Ingestor:
             else:
                 slots.append(draft)
                 fresh.append(draft)
-        stored = iter(self.app.add_many(fresh, dedupe=True))
+        stored = iter(self.app.add_many(fresh, dedupe=True, prepared=True))
         self.created = 0
         ids: list[int] = []
         added: list[int] = []
