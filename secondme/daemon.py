@@ -94,6 +94,7 @@ class Engine:
         self._watch_thread: threading.Thread | None = None
         self._watch_stack: contextlib.ExitStack | None = None
         self._watch_lock = threading.Lock()
+        self.indexer = Indexer(self)
 
     # The embedder is shared by every thread's core: loaded once, under a lock.
     @property
@@ -113,7 +114,9 @@ class Engine:
         if core is None or self._local.generation != self._generation_id:
             from secondme.service import Secondme
 
-            core = Secondme(self.settings, embedder=self.embedder)
+            # A request's writes are answered once committed; their vectors are the indexer's.
+            later = None if threading.current_thread() is self.indexer.thread else self.indexer.request
+            core = Secondme(self.settings, embedder=self.embedder, index_later=later)
             self._local.core = core
             self._local.generation = self._generation_id
         return core
@@ -269,10 +272,52 @@ class Engine:
             return {"stopped": True, "pid": os.getpid()}
 
     def close(self) -> None:
-        """Stop the watcher and the generator thread (pending answers are dropped)."""
+        """Stop the watcher, index what waits, stop the generator (pending answers are dropped)."""
         with contextlib.suppress(Exception):
             self.watch_stop()
+        self.indexer.close()
         self.generator.shutdown(wait=True, cancel_futures=True)
+
+
+class Indexer:
+    """Writes the vectors of the memories the requests stored, on its own thread.
+
+    A request that adds or edits memories is answered once SQLite has committed them; this thread
+    then embeds them.  Nothing can be lost in between: the memories stay marked as waiting for a
+    vector until it is written, every search brings the index up to date before it looks, and a
+    daemon that is killed indexes them when it starts again.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._wake = threading.Event()
+        self._stopping = False
+        self.thread = threading.Thread(target=self._run, name="secondme-index", daemon=True)
+        self.thread.start()
+
+    def request(self) -> None:
+        """Something was written: index it soon (requests that come meanwhile share one pass)."""
+        self._wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            try:
+                written = self.engine.core().sync_vectors()
+                if written:
+                    log.debug("indexed %d memories", written)
+            except Exception as exc:  # the memories stay waiting; the next write or search retries
+                detail = exc.message if isinstance(exc, SecondmeError) else repr(exc)
+                log.warning("indexing failed, the memories wait for the next try: %s", detail)
+            if self._stopping:
+                return
+
+    def close(self) -> None:
+        """Index what still waits, then stop."""
+        self._stopping = True
+        self._wake.set()
+        self.thread.join()
 
 
 def _mtime(path: Path) -> float | None:

@@ -69,10 +69,13 @@ class DoctorReport:
     stale: list[int] = field(default_factory=list)
     repaired: bool = False
     index: str = ""
+    # Stored and marked as waiting for a vector (a write answered before its vector, a server
+    # that was down): not a fault, the next search or write, or the daemon, indexes them.
+    waiting: list[int] = field(default_factory=list)
 
     @property
     def healthy(self) -> bool:
-        """True when the index agrees with the database."""
+        """True when the index agrees with the database (memories waiting for a vector aside)."""
         return not (self.missing or self.orphans or self.stale)
 
     def to_dict(self) -> dict[str, Any]:
@@ -86,6 +89,7 @@ class DoctorReport:
             "healthy": self.healthy,
             "repaired": self.repaired,
             "index": self.index,
+            "waiting": self.waiting,
         }
 
 
@@ -110,10 +114,15 @@ class Secondme:
         settings: config.Settings | None = None,
         embedder: Embedder | None = None,
         home: Path | str | None = None,
+        index_later: Callable[[], None] | None = None,
     ) -> None:
         """Open ``home`` (default: ``$SECONDME_HOME`` or the platform's data dir).
 
-        Pass ``embedder`` to share one loaded model between homes.
+        Pass ``embedder`` to share one loaded model between homes.  ``index_later``: writes are
+        answered once SQLite has committed them, and this is called instead of writing their
+        vectors (the daemon indexes on its own thread).  The memories stay marked as waiting for
+        a vector until then, and any search brings the index up to date before it looks, so
+        nothing is ever missed; only the writer no longer waits for the embedder.
         """
         self.home = paths.home(Path(home) if home is not None else None)
         self.settings = settings or config.load(paths.config_path(self.home))
@@ -123,6 +132,7 @@ class Secondme:
         self.chroma_dir = paths.chroma_dir(self.home)
         self.vectors = self._vector_location()
         self._embedder: Embedder | None = embedder
+        self._index_later = index_later
         # Memories added inside an open transaction: announced to plugins once it commits.
         self._unannounced: list[Memory] = []
         self._lock = threading.RLock()
@@ -155,7 +165,7 @@ class Secondme:
         For reads that must not wait behind this handle's writes (paging through a long list
         while an import runs, say): SQLite in WAL mode lets it read while anyone writes.
         """
-        return Secondme(self.settings, embedder=self._embedder, home=self.home)
+        return Secondme(self.settings, embedder=self._embedder, home=self.home, index_later=self._index_later)
 
     def close(self) -> None:
         """Close the database connection."""
@@ -245,7 +255,7 @@ class Secondme:
                     self.vault.store.set_memory(memory.label, memory.id)
             self._unannounced.extend(memory for memory, created in results if created)
         if not nested:
-            self.sync_vectors()
+            self._index_writes()
             self._announce()
         out: list[list[tuple[Memory, bool]]] = []
         position = 0
@@ -333,7 +343,7 @@ class Secondme:
         if moved_to_vault:
             self.store.purge_freed()
         if not self.store.conn.in_transaction:
-            self.sync_vectors()
+            self._index_writes()
         return memory
 
     @_serialised
@@ -341,7 +351,7 @@ class Secondme:
         """Replace a memory by a new one; the old one stays, marked as superseded."""
         with self.store.transaction():
             memory = self.store.supersede(old_id, self.protect(new))
-        self.sync_vectors()
+        self._index_writes()
         return memory
 
     @_serialised
@@ -351,7 +361,7 @@ class Secondme:
         self.split(NewMemory(text=value, type=MemoryType.CORE, label=label))  # refuses a long one
         with self.store.transaction():
             memory = self.store.set_core(label, value)
-        self.sync_vectors()
+        self._index_writes()
         return memory
 
     @_serialised
@@ -700,6 +710,13 @@ class Secondme:
             self.store.unmark_indexed(None)
         self.store.set_meta(VECTOR_LOCATION_KEY, here)
 
+    def _index_writes(self) -> None:
+        """After a committed write: its vectors now, or by whoever took ``index_later``."""
+        if self._index_later is not None:
+            self._index_later()
+        else:
+            self.sync_vectors()
+
     @_serialised
     def sync_vectors(self, limit: int | None = None) -> int:
         """Embed what the index lacks and drop what it should not hold; returns vectors written.
@@ -859,19 +876,24 @@ class Secondme:
         report.memories = self.store.count()
         self._follow_location()
         with open_index(self.vectors, write=repair) as index:
+            waiting = set(self.store.pending_vector_ids())
             present = index.all_ids()
             report.vectors = len(present)
-            report.missing = sorted(set(expected) - set(present))
+            report.waiting = sorted(waiting & set(expected))
+            report.missing = sorted(set(expected) - set(present) - waiting)
             report.orphans = sorted(set(present) - set(expected))
             report.stale = sorted(
-                i for i, meta in present.items() if i in expected and meta.get("hash") != expected[i]
+                i
+                for i, meta in present.items()
+                if i in expected and i not in waiting and meta.get("hash") != expected[i]
             )
             if repair and not report.healthy:
                 index.delete(report.orphans)
                 self.store.unmark_indexed([*report.orphans, *report.missing, *report.stale])
                 report.repaired = True
-        if report.repaired:
+        if repair and (report.repaired or report.waiting):
             self.sync_vectors()
+            report.repaired = True
         return report
 
     # -- reading, asking, export and import (the faces: CLI, MCP, daemon) -------------------

@@ -148,6 +148,7 @@ def doctor_in(data: dict[str, Any]) -> DoctorReport:
         stale=data["stale"],
         index=data.get("index", ""),
         repaired=data["repaired"],
+        waiting=data.get("waiting", []),
     )
 
 

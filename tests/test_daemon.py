@@ -213,7 +213,9 @@ def hang_here(what):
     # or released.
     marker = os.environ.get("SECONDME_TEST_HANG")
     if marker:
-        Path(marker).write_text(what)
+        # Written whole then renamed, so a reader never sees the file empty.
+        Path(marker + ".tmp").write_text(what)
+        os.replace(marker + ".tmp", marker)
         release = Path(marker + ".release")
         while not release.exists():
             time.sleep(0.05)
@@ -221,6 +223,11 @@ def hang_here(what):
 class Letters:
     name = "letters"
     dim = 26
+    def count_tokens(self, text):
+        # Asked only for a text too long to be sure it fits, before anything is stored.
+        if "HANG" in text:
+            hang_here("splitting")
+        return len(text.split())
     def embed(self, texts):
         if any("HANG" in t for t in texts):
             hang_here("embedding")
@@ -259,23 +266,42 @@ def hanging(configured: Path) -> Path:
 def test_kill_9_during_an_add_loses_nothing(daemon, hanging):
     mem_json("add", "The spare house key is under the blue flower pot", env={"SECONDME_NO_DAEMON": "1"})
     pid = daemon.start(env={"SECONDME_TEST_HANG": str(hanging)})
+    # Long enough to be measured before it is stored: the daemon hangs before its transaction.
+    text = "HANG: the bike lock code is in the drawer. " + "Really. " * 40
     client = subprocess.Popen(
-        [sys.executable, "-m", "secondme", "add", "HANG: the bike lock code is in the drawer", "--json"],
+        [sys.executable, "-m", "secondme", "add", text, "--json"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     wait_for(lambda: hanging.exists(), "the daemon to be inside the add")
-    assert hanging.read_text() == "embedding"  # stored in SQLite, not yet in the vector index
+    assert hanging.read_text() == "splitting"  # nothing stored yet
     os.kill(pid, signal.SIGKILL)
     out, err = client.communicate(timeout=300)
     assert client.returncode == 0, err
     assert err.startswith("warning: the daemon stopped during an add; doing it in-process")
-    assert json.loads(out)["id"] == 2  # the daemon had stored it; the retry found it
-    listed = without_daemon("list")
-    assert [m["id"] for m in listed] == [2, 1]
+    assert json.loads(out)["id"] == 2  # stored once, by the retry
+    assert [m["id"] for m in without_daemon("list")] == [2, 1]
     assert without_daemon("doctor")["healthy"] is True
     assert without_daemon("search", "bike lock")[0]["id"] == 2
+
+
+def test_an_add_is_answered_before_its_vector_and_a_kill_then_loses_nothing(daemon, hanging):
+    mem_json("add", "The spare house key is under the blue flower pot", env={"SECONDME_NO_DAEMON": "1"})
+    pid = daemon.start(env={"SECONDME_TEST_HANG": str(hanging)})
+    # The embedder hangs on this text, on the daemon's indexing thread: the add is answered anyway.
+    added = run_mem("add", "HANG: the bike lock code is in the drawer", "--json")
+    assert added.returncode == 0 and added.stderr == ""
+    assert json.loads(added.stdout)["id"] == 2
+    wait_for(lambda: hanging.exists(), "the daemon to be indexing")
+    assert hanging.read_text() == "embedding"
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: not alive(pid), "the daemon to die")
+    assert [m["id"] for m in without_daemon("list")] == [2, 1]
+    report = without_daemon("doctor")
+    assert (report["healthy"], report["waiting"], report["missing"]) == (True, [2], [])
+    assert without_daemon("search", "bike lock", "--mode", "vector")[0]["id"] == 2  # a search catches up
+    assert without_daemon("doctor")["waiting"] == []
 
 
 def test_kill_9_during_an_answer_loses_nothing(daemon, hanging):

@@ -76,7 +76,7 @@ def daemon_app(home):
     client.headers[wire.PROTOCOL_HEADER] = str(wire.PROTOCOL)
     yield client, sorted(CALLS), before
     client.close()
-    engine.generator.shutdown(wait=False)
+    engine.close()
 
 
 def test_daemon_requests_survive_hostile_bodies(daemon_app):

@@ -132,6 +132,6 @@ def test_server_down_loses_nothing_and_catches_up(server, home):
     assert down.stderr.startswith("error: the Chroma server at") and len(down.stderr.splitlines()) == 1
     server.start()  # same port, same data
     repaired = mem_json("doctor", "--repair", env=env)
-    assert repaired["missing"] == [2] and repaired["repaired"]
+    assert (repaired["waiting"], repaired["missing"], repaired["repaired"]) == ([2], [], True)
     assert mem_json("doctor", env=env)["healthy"]
     assert server.count() == 2

@@ -20,6 +20,10 @@ def reindex(json_: JsonOpt = False) -> None:
         typer.echo(f"Indexed {count} memories.")
 
 
+def _some(ids: list[int]) -> str:
+    return ", ".join(str(i) for i in ids[:20]) + (" …" if len(ids) > 20 else "")
+
+
 def doctor(
     repair: Annotated[bool, typer.Option("--repair", help="Fix what is found.")] = False,
     json_: JsonOpt = False,
@@ -48,8 +52,10 @@ def doctor(
         for name in ("missing", "orphans", "stale"):
             ids = getattr(report, name)
             if ids:
-                shown = ", ".join(str(i) for i in ids[:20]) + (" …" if len(ids) > 20 else "")
-                typer.echo(f"{name}: {len(ids)} ({shown})")
+                typer.echo(f"{name}: {len(ids)} ({_some(ids)})")
+        if report.waiting:
+            later = "indexed now" if report.repaired else "the next search indexes them"
+            typer.echo(f"waiting for a vector: {len(report.waiting)} ({_some(report.waiting)}); {later}")
         if report.healthy:
             typer.echo("The vector index agrees with the database.")
         elif report.repaired:

@@ -692,6 +692,16 @@ class MemoryStore:
         ).fetchall()
         return [Memory.from_row(self._as_dict(r)) for r in rows]
 
+    def pending_vector_ids(self) -> list[int]:
+        """Ids of every memory :meth:`pending_vectors` would give, without reading the rows."""
+        rows = self.conn.execute(
+            "SELECT m.id FROM vector_dirty d JOIN memories m ON m.id = d.memory_id "
+            "LEFT JOIN vector_state v ON v.memory_id = m.id "
+            f"WHERE m.type != 'vault' AND (v.memory_id IS NULL OR v.signature != {_SIGNATURE_SQL}) "
+            "ORDER BY m.id"
+        ).fetchall()
+        return [int(r[0]) for r in rows]
+
     def has_pending_vectors(self) -> bool:
         """True when some memory may need (re-)indexing or removal from the index."""
         return self.conn.execute("SELECT EXISTS (SELECT 1 FROM vector_dirty)").fetchone()[0] == 1
