@@ -172,6 +172,8 @@ def main() -> None:
     home = str(args.home) if args.home else tempfile.mkdtemp(prefix="smb-")
     os.environ["SECONDME_HOME"] = home
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    # The seeded memories include secrets: a throwaway home's vault opens without a keyring.
+    os.environ.setdefault("SECONDME_VAULT_PASSPHRASE", "benchmark home, thrown away")
     base = {**os.environ, "SECONDME_HOME": home}
     local = {**base, "SECONDME_NO_DAEMON": "1"}
     results: dict[str, Any] = {}

@@ -15,14 +15,7 @@ from secondme.errors import InputError
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%S"
 
 _WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-_UNITS = {
-    "minute": timedelta(minutes=1),
-    "hour": timedelta(hours=1),
-    "day": timedelta(days=1),
-    "week": timedelta(weeks=1),
-    "month": timedelta(days=30),
-    "year": timedelta(days=365),
-}
+_UNITS = ("minute", "hour", "day", "week", "month", "year")
 _AGO = re.compile(r"^(\d+|a|an|one|two|three)\s+(minute|hour|day|week|month|year)s?\s+ago$")
 _WORD_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3}
 
@@ -62,12 +55,12 @@ def parse_when(text: str, reference: datetime | None = None) -> datetime:
     match = _AGO.match(value)
     if match:
         count = _WORD_NUMBERS.get(match.group(1)) or int(match.group(1))
-        return ref - count * _UNITS[match.group(2)]
+        return _back(ref, count, match.group(2))
     match = re.match(r"^last\s+(week|month|year|" + "|".join(_WEEKDAYS) + r")$", value)
     if match:
         word = match.group(1)
         if word in _UNITS:
-            return (ref - _UNITS[word]).replace(hour=0, minute=0, second=0)
+            return _back(ref, 1, word).replace(hour=0, minute=0, second=0)
         days_back = (ref.weekday() - _WEEKDAYS.index(word)) % 7 or 7
         return (ref - timedelta(days=days_back)).replace(hour=0, minute=0, second=0)
     try:
@@ -139,9 +132,22 @@ def human_date(value: datetime, weekday: bool = False) -> str:
     return f"{value.strftime('%a')} {text}" if weekday else text
 
 
+def _back(moment: datetime, count: int, unit: str) -> datetime:
+    """``count`` units before ``moment``; months and years by the calendar.
+
+    31 March 2024 less a month is 29 February, not 1 March.
+    """
+    from dateutil.relativedelta import relativedelta
+
+    return moment - relativedelta(**{f"{unit}s": count})  # type: ignore[arg-type]
+
+
 def _month_shift(moment: datetime, months: int) -> tuple[int, int]:
-    index = moment.year * 12 + moment.month - 1 + months
-    return index // 12, index % 12 + 1
+    """(year, month) ``months`` calendar months from ``moment``'s."""
+    from dateutil.relativedelta import relativedelta
+
+    shifted = moment.replace(day=1) + relativedelta(months=months)
+    return shifted.year, shifted.month
 
 
 def _resolve(match: re.Match[str], moment: datetime) -> str | None:
@@ -323,7 +329,7 @@ def question_time(question: str, today: datetime) -> QuestionTime:
         phrase = match.group(0)
     elif match := _Q_AGO.search(text):
         count, unit = _count(match.group(1)), match.group(2).lower()
-        centre = day - timedelta(days=count * _SPAN_UNITS[unit])
+        centre = _back(day, count, unit)
         # "two weeks ago" is a week around that day; "3 days ago" that day.
         half = timedelta(days={"day": 0, "week": 3, "month": 15, "year": 182}[unit])
         since, until, phrase = centre - half, _end_of_day(centre + half), match.group(0)
@@ -344,7 +350,7 @@ def question_time(question: str, today: datetime) -> QuestionTime:
             else:
                 since, until = day.replace(month=1, day=1), _end_of_day(day)
         elif which in ("past",) or raw_count:
-            since, until = day - timedelta(days=count * _SPAN_UNITS[unit]), _end_of_day(day)
+            since, until = _back(day, count, unit), _end_of_day(day)
         elif unit == "week":
             monday = day - timedelta(days=day.weekday() + 7)
             since, until = monday, _end_of_day(monday + timedelta(days=6))

@@ -107,3 +107,16 @@ def test_questions_without_time_and_relative_to_an_event():
     assert after.relative_days == 3
     # "may" the verb is not the month May.
     assert question_time("What may I have forgotten in June 2023?", NOW).since == datetime(2023, 6, 1)
+
+
+def test_months_and_years_back_follow_the_calendar():
+    end_of_may = datetime(2024, 5, 31, 12, 0)
+    # Three calendar months before 31 May 2024 is 29 February (a leap year), not 90 days back.
+    assert question_time("What did I do in the past 3 months?", end_of_may).since == datetime(2024, 2, 29)
+    assert question_time("What did I do in the past 2 years?", datetime(2024, 2, 29)).since == datetime(
+        2022, 2, 28
+    )
+    from secondme.timeparse import parse_when
+
+    assert parse_when("1 month ago", datetime(2024, 3, 31, 9, 0)) == datetime(2024, 2, 29, 9, 0)
+    assert parse_when("last month", datetime(2023, 3, 31, 9, 0)) == datetime(2023, 2, 28)
