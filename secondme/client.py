@@ -211,13 +211,46 @@ class DaemonClient:
             raise self._lost("`mem core set`") from None
         return wire.memory_in(data["memory"])
 
-    def forget(self, ids: Sequence[int]) -> list[int]:
+    def forget(self, ids: Sequence[int], reason: str = "by id") -> list[int]:
         """Remove memories for good; returns the ids that existed."""
         try:
-            return list(self._call("forget", {"ids": list(ids)})["forgotten"])
+            return list(self._call("forget", {"ids": list(ids), "reason": reason})["forgotten"])
         except DaemonLost:
             # Repeating is safe, but ids removed before the daemon died now read as not found.
             raise self._lost("a forget") from None
+
+    def drop_sources(self, source: str) -> None:
+        """Forget the records of the files under ``source`` (a path as this process sees it)."""
+        try:
+            self._call("drop_sources", {"source": _absolute(source)})
+        except DaemonLost:
+            self._retry("a forget").drop_sources(source)
+
+    # -- choosing what to forget -----------------------------------------------------------------
+
+    def ids_from_source(self, source: str) -> list[int]:
+        """Every memory from a file or folder (relative paths are this process's, not the daemon's)."""
+        try:
+            found = self._call("ids_from_source", {"source": _absolute(source)})["ids"]
+            if not found and source != _absolute(source):
+                found = self._call("ids_from_source", {"source": source})["ids"]
+            return [int(i) for i in found]
+        except DaemonLost:
+            return self._retry("a read").ids_from_source(source)
+
+    def ids_matching(self, query: str) -> list[int]:
+        """Every memory (superseded and vault ones too) holding these words."""
+        try:
+            return [int(i) for i in self._call("ids_matching", {"query": query})["ids"]]
+        except DaemonLost:
+            return self._retry("a read").ids_matching(query)
+
+    def ids_between(self, since: str | None, until: str | None) -> list[int]:
+        """Every memory whose time falls between ``since`` and ``until``."""
+        try:
+            return [int(i) for i in self._call("ids_between", {"since": since, "until": until})["ids"]]
+        except DaemonLost:
+            return self._retry("a read").ids_between(since, until)
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -227,6 +260,14 @@ class DaemonClient:
             return wire.memory_in(self._call("get", {"id": memory_id})["memory"])
         except DaemonLost:
             return self._retry("a read").get(memory_id)
+
+    def get_many(self, ids: Sequence[int]) -> dict[int, Memory]:
+        """The memories that exist among ``ids``, by id."""
+        try:
+            found = self._call("get_many", {"ids": list(ids)})["memories"]
+        except DaemonLost:
+            return self._retry("a read").get_many(ids)
+        return {memory.id: memory for memory in map(wire.memory_in, found)}
 
     def history(self, memory_id: int) -> builtins.list[dict[str, Any]]:
         """The earlier versions of a memory, oldest first."""
@@ -413,8 +454,11 @@ class DaemonClient:
             return {"stopped": True, "pid": self.hello.get("pid")}
 
     def status(self) -> dict[str, Any]:
-        """The daemon's own view of itself."""
-        return self.hello
+        """The home's counts for `mem status` (as the core's ``status``)."""
+        try:
+            return self._call("status")["status"]
+        except DaemonLost:
+            return self._retry("a read").status()
 
     def stop(self) -> None:
         """Ask the daemon to finish its requests and exit."""
@@ -422,3 +466,8 @@ class DaemonClient:
             self._call("stop")
         except DaemonLost:
             pass
+
+
+def _absolute(source: str) -> str:
+    """A path as this process means it (the daemon runs in another working directory)."""
+    return str(Path(source).expanduser().resolve())

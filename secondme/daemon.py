@@ -351,6 +351,26 @@ def _edit_fields(data: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
+def _ids(value: Any) -> list[int]:
+    if not isinstance(value, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in value):
+        raise TypeError("ids must be a list of integers")
+    return value
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError("expected a string")
+    return value
+
+
+def _reason(body: dict[str, Any]) -> str:
+    reason = body.get("reason", "by id")
+    # The reason is kept in a tombstone: one of the CLI's own, never free text that could quote a memory.
+    if reason not in ("by id", "by source", "by query", "by date range"):
+        raise InputError(f"unknown reason to forget: {str(reason)[:40]!r}")
+    return str(reason)
+
+
 def _search(core: Secondme, body: dict[str, Any]) -> Any:
     hits = core.search(
         body["query"],
@@ -398,8 +418,15 @@ CALLS: dict[str, Callable[[Secondme, dict[str, Any]], Any]] = {
         "memory": wire.memory_out(core.edit(body["id"], **_edit_fields(body["fields"])))
     },
     "set_core": lambda core, body: {"memory": wire.memory_out(core.set_core(body["label"], body["value"]))},
-    "forget": lambda core, body: {"forgotten": core.forget(body["ids"])},
+    "forget": lambda core, body: {"forgotten": core.forget(_ids(body["ids"]), reason=_reason(body))},
+    "drop_sources": lambda core, body: core.drop_sources(_text(body["source"])) or {},
+    "ids_from_source": lambda core, body: {"ids": core.ids_from_source(_text(body["source"]))},
+    "ids_matching": lambda core, body: {"ids": core.ids_matching(_text(body["query"]))},
+    "ids_between": lambda core, body: {"ids": core.ids_between(body.get("since"), body.get("until"))},
     "get": lambda core, body: {"memory": wire.memory_out(core.get(body["id"]))},
+    "get_many": lambda core, body: {
+        "memories": [wire.memory_out(m) for m in core.get_many(_ids(body["ids"])).values()]
+    },
     "history": lambda core, body: {"history": core.history(body["id"])},
     "list": _list,
     "recent": lambda core, body: {
@@ -416,6 +443,7 @@ CALLS: dict[str, Callable[[Secondme, dict[str, Any]], Any]] = {
     "core": lambda core, body: {"memories": [wire.memory_out(m) for m in core.core()]},
     "search": _search,
     "pending_count": lambda core, body: {"pending": core.pending_count()},
+    "status": lambda core, body: {"status": core.status()},
     "doctor": lambda core, body: {"report": core.doctor(repair=body.get("repair", False)).to_dict()},
     "reindex": lambda core, body: {"indexed": core.reindex()},
 }

@@ -540,14 +540,17 @@ class Secondme:
 
     @_serialised
     def status(self) -> dict[str, Any]:
-        """Counts for `mem status` and the TUI: memories, files, queue, errors."""
+        """Counts for `mem status` and the TUI: memories, files, queue, errors, vectors waiting."""
         return {
+            "home": str(self.home),
             "memories": self.counts_by_type(),
             "sources": self.sources.counts_by_status(),
             "last_ingest": self.sources.last_ingested(),
             "queue": self.sources.queue_depth(),
+            "watched": [{"path": w["path"], "kind": w.get("kind", "auto")} for w in self.settings.watch],
             "error_count": self.sources.error_count(),
             "errors": self.ingest_errors(),
+            "pending_vectors": self.pending_count(),
         }
 
     @_serialised

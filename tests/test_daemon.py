@@ -101,6 +101,9 @@ def test_commands_give_the_same_json_with_and_without_the_daemon(daemon, configu
         ("show", "2"),
         ("core",),
         ("doctor",),
+        ("status",),
+        ("forget", "--query", "Lisbon", "--dry-run"),
+        ("forget", "--since", "2024-03-01", "--until", "2024-03-31", "--dry-run"),
         ("add", "Moved to Lisbon", "--at", "2024-03-02"),
     ]
     # An answer counts an access to the memories it cites: ask first, then read both ways.
@@ -122,6 +125,9 @@ def test_commands_give_the_same_json_with_and_without_the_daemon(daemon, configu
     assert shown.pop("history")[0]["snapshot"]["text"] == "Pedro's birthday is in June"
     assert edited == shown and edited["text"] == "Pedro's birthday is on 3 June"
     assert mem_json("forget", "5") == {"forgotten": [5], "not_found": []}
+    mem_json("add", "Pedro's birthday cake came from the bakery on Rua Augusta")
+    assert mem_json("forget", "--query", "bakery", "--yes") == {"forgotten": [6], "not_found": []}
+    assert without_daemon("forget", "--query", "bakery", "--dry-run")["would_forget"] == []
     assert without_daemon("doctor")["healthy"] is True
     # Errors too: the same line and exit code.
     for args in (("show", "99"), ("edit", "99", "--text", "x"), ("forget", "99")):
@@ -432,7 +438,14 @@ HEAVY = ("chromadb", "llama_cpp", "onnxruntime", "numpy", "sqlite_utils", "starl
 def test_commands_served_by_the_daemon_import_nothing_heavy(daemon, configured):
     without_daemon("add", "My dentist is Dr. Ana Costa")
     daemon.start()
-    for args in (["search", "dentist"], ["add", "Bought a new bicycle"], ["list"], ["show", "1"]):
+    for args in (
+        ["search", "dentist"],
+        ["add", "Bought a new bicycle"],
+        ["list"],
+        ["show", "1"],
+        ["status"],
+        ["forget", "--query", "bicycle", "--dry-run"],
+    ):
         code = (
             "import sys, runpy\n"
             f"sys.argv = ['mem', *{args!r}, '--json']\n"

@@ -100,6 +100,18 @@ def test_forgetting_a_memory_takes_its_earlier_versions_along():
     assert traces(["zorblaxian", "quillomir"]) == {}
 
 
+def test_a_forgotten_id_is_never_given_again():
+    app = Secondme()
+    kept = app.add(NewMemory("Ana likes figs"))[0]
+    gone = app.add(NewMemory("Pedro owes me ten euros"))[0]
+    assert app.forget([gone.id]) == [gone.id]
+    # The newest id was forgotten: the next memory does not take it over (a tombstone, an old
+    # answer's citation or an export still mean the forgotten one).
+    after = app.add(NewMemory("Maria moved to Braga"))[0]
+    assert (kept.id, gone.id, after.id) == (1, 2, 3)
+    assert [(t["id"], t["reason"]) for t in app.store.tombstones()] == [(2, "by id")]
+
+
 def test_forget_by_source_query_and_dates(tmp_path: Path):
     notes = tmp_path / "notes"
     notes.mkdir()

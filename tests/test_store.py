@@ -27,6 +27,7 @@ def test_database_uses_wal_and_named_migrations(store):
             "m003_vector_dirty",
             "hostile-source-warnings",
             "vault-001-vault-forgetting",
+            "m004-ids-never-reused",
         ]
     )
     # Opening again applies nothing twice.

@@ -116,19 +116,18 @@ def status(json_: JsonOpt = False) -> None:
     """Show memories, watched folders, the ingest queue, the last ingest and recorded errors."""
     from secondme.ingest import watcher
 
-    app = open_core(local=True)
-    counts = app.status()
+    counts = open_core().status()
     info = {
-        "home": str(app.home),
+        "home": counts["home"],
         "memories": counts["memories"],
         "sources": counts["sources"],
         "last_ingest": counts["last_ingest"],
         "queue": counts["queue"],
         "watcher": watcher.daemon_status(),
-        "watched": [{"path": w["path"], "kind": w.get("kind", "auto")} for w in app.settings.watch],
+        "watched": counts["watched"],
         "error_count": counts["error_count"],
-        "errors": app.ingest_errors(limit=STATUS_ERRORS),
-        "pending_vectors": app.pending_count(),
+        "errors": counts["errors"][:STATUS_ERRORS],
+        "pending_vectors": counts["pending_vectors"],
     }
     if json_:
         emit_json(info)

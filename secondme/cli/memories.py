@@ -234,7 +234,7 @@ def forget(
             "say what to forget in one way",
             hint="ids, or --source PATH, or --query WORDS, or --since/--until",
         )
-    app = open_core(local=True)
+    app = open_core()
     reason = "by id"
     if source:
         ids = app.ids_from_source(source)

@@ -154,6 +154,10 @@ STOPWORDS = frozenset(
     ]
 )
 
+_NEXT_ID = (
+    "(SELECT MAX(COALESCE((SELECT MAX(id) FROM memories), 0), "
+    "COALESCE((SELECT MAX(memory_id) FROM tombstones), 0)) + 1)"
+)
 _COLUMNS = [
     "type",
     "text",
@@ -309,8 +313,11 @@ class MemoryStore:
             "label": new.label,
             "source_status": None,
         }
+        # An id is never given twice: not even one whose memory was forgotten (its tombstone, an
+        # old answer's citation or an export still names it).
         cursor = self.conn.execute(
-            f"INSERT INTO memories ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
+            f"INSERT INTO memories (id, {', '.join(_COLUMNS)}) VALUES ({_NEXT_ID}, "
+            f"{', '.join('?' * len(_COLUMNS))})",
             [values[c] for c in _COLUMNS],
         )
         return int(cursor.lastrowid or 0)

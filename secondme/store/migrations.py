@@ -294,3 +294,9 @@ _VAULT_001 = [
     """,
     "INSERT INTO memories_fts(memories_fts) VALUES ('optimize')",
 ]
+
+
+@migrations(name="m004-ids-never-reused")
+def m004_ids_never_reused(db: Database) -> None:
+    """New memories take ids above every forgotten one: the store looks the highest up here."""
+    db.execute("CREATE INDEX IF NOT EXISTS idx_tombstones_memory_id ON tombstones(memory_id)")
