@@ -296,6 +296,16 @@ def _question_records(
             "metrics": metrics,
             "retrieved_turns": (turns or [])[: max(KS)],
             "retrieved_memories": [h.memory.id for h in hits],
+            # What each hit's rank rests on, for studying retrieval confidence (abstention).
+            "retrieved_signals": [
+                [
+                    round(h.score, 6),
+                    h.keyword_rank,
+                    h.vector_rank,
+                    None if h.distance is None else round(h.distance, 4),
+                ]
+                for h in hits[: max(KS)]
+            ],
             "error": error,
         }
         if system == ANSWERING_SYSTEM and answer:
