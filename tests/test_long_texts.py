@@ -99,20 +99,18 @@ def test_a_long_line_in_mem_import_is_split(tmp_path):
 def test_a_long_paragraph_in_a_note_is_split(tmp_path):
     text = long_text(700, seed=4)
     note = tmp_path / "essay.md"
-    note.write_text(f"# Essay\n\n{text}\n", encoding="utf-8")
+    note.write_text(f"# Essay\n\n## Part one\n\n{text}\n", encoding="utf-8")
     outcome = invoke(["ingest", str(note), "--json"])
     assert outcome.code == EXIT_OK, outcome.stderr
     memories = listed()
-    # The note reader cuts the paragraph into chunks, each headed "Essay"; the core cuts each
-    # chunk into parts that fit.
-    groups: dict[str, list[dict]] = {}
+    # The note reader cuts the paragraph into chunks that fit one memory each, so the core cuts
+    # none of them again and every one starts with the heading path it was written under.
+    assert len(memories) > 3
     for memory in memories:
-        groups.setdefault(memory["metadata"]["part_of"], []).append(memory)
-    assert len(groups) > 1
-    for group in groups.values():
-        assert group[0]["text"].startswith("Essay\n\n")
-        check_parts(group, "\n\n".join(m["text"] for m in group))
-    kept = " ".join(m["text"].removeprefix("Essay\n\n") for m in memories)
+        assert memory["text"].startswith("Essay > Part one\n\n")
+        assert "part_of" not in memory["metadata"]
+        assert len(memory["text"]) <= 500
+    kept = " ".join(m["text"].removeprefix("Essay > Part one\n\n") for m in memories)
     assert words(kept) == words(text)
 
 

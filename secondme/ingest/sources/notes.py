@@ -1,7 +1,7 @@
 """Notes: Markdown (Obsidian-flavoured), plain text and Org files.
 
 A note becomes resource memories chunked along its structure: one chunk per heading section, and
-long sections split between paragraphs so that no chunk grows much past ``CHUNK_CHARS``.  Every
+long sections split between paragraphs so that no chunk grows past ``CHUNK_CHARS``.  Every
 chunk starts with the note's title and heading path (``Trip plans > Lisbon``) because a chunk
 read alone, by the retriever or by a model, has lost the headings above it.
 
@@ -29,8 +29,12 @@ from secondme.ingest.sources.base import (
 )
 from secondme.memory import MemoryType, NewMemory
 
-#: Chunks are cut between paragraphs once they reach about this many characters.
-CHUNK_CHARS = 1200
+#: A chunk, heading path included, stays within this many characters: under the core's
+#: ``answer.max_memory_chars`` (500 by default, less a margin for rendered links), so the core
+#: never cuts it again and every memory of a note starts with its heading path.
+CHUNK_CHARS = 480
+#: However long a heading path, a chunk's body may hold at least this much.
+MIN_BODY_CHARS = 200
 
 MARKDOWN_SUFFIXES = {".md", ".markdown", ".mdown", ".mkd"}
 TEXT_SUFFIXES = {".txt", ".text"}
@@ -517,7 +521,8 @@ def parse_note(path: Path) -> ParseResult:
         # The title is already at the front of every chunk; an H1 repeating it is not repeated.
         heading_path = section.path[1:] if section.path[:1] == [title] else section.path
         prefix = " > ".join([title, *heading_path])
-        for number, chunk in enumerate(_chunk_blocks(_blocks(section.lines, fmt), CHUNK_CHARS)):
+        limit = max(MIN_BODY_CHARS, CHUNK_CHARS - len(prefix) - 2)
+        for number, chunk in enumerate(_chunk_blocks(_blocks(section.lines, fmt), limit)):
             body = "\n\n".join(block.text for block in chunk)
             # The section's first chunk covers its heading line too.
             start = section.heading_line if number == 0 and section.heading_line else chunk[0].start
