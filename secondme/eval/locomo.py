@@ -333,6 +333,7 @@ def _add_answer(
     if outcome.get("draft"):
         record["draft"] = outcome["draft"]
     record["citations"] = outcome.get("citations", [])
+    record["evidence_memories"] = outcome.get("evidence", [])
     record["timings"] = outcome.get("timings", {})
     if outcome["error"]:
         record["metrics"][metric] = 0.0

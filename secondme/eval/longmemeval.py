@@ -277,6 +277,7 @@ def _add_answer(
     if outcome.get("draft"):
         record["draft"] = outcome["draft"]
     record["citations"] = outcome.get("citations", [])
+    record["evidence_memories"] = outcome.get("evidence", [])
     record["timings"] = outcome.get("timings", {})
     if outcome["error"]:
         # A failure is a miss, except where no answer could have been scored at all.

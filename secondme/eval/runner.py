@@ -271,7 +271,7 @@ def answer_question(app: Secondme, models: SharedModels, question: str, today: d
     """Answer through ``mem ask``'s own code path, asked at ``today``.
 
     Returns ``{"answer", "abstained", "citations", "draft", "seconds", "timings",
-    "prompt_tokens", "error"}``
+    "prompt_tokens", "evidence", "error"}`` (``evidence``: the ids of the memories the prompt quoted)
     (``draft``: the model's words when the attribution check replaced them, else None); on an
     error the answer is empty and ``error`` holds its text.
     """
@@ -290,6 +290,7 @@ def answer_question(app: Secondme, models: SharedModels, question: str, today: d
         "seconds": seconds,
         "timings": {k: round(v, 3) for k, v in result.timings.items()},
         "prompt_tokens": result.prompt_tokens,
+        "evidence": [excerpt.memory.id for excerpt in result.excerpts],
         "error": None,
     }
 
