@@ -127,9 +127,14 @@ def load_conversation(app: Secondme, conversation: LocomoConversation) -> dict[i
 
 def ranked_turns(hits: list[Hit], turns_of: dict[int, list[str]]) -> list[str]:
     """The turn ids behind ranked hits, expanded in order, repeats dropped (see the module doc)."""
+    return ranked_turns_of([hit.memory.id for hit in hits], turns_of)
+
+
+def ranked_turns_of(ids: list[int], turns_of: dict[int, list[str]]) -> list[str]:
+    """The turn ids behind memory ids, expanded in order, repeats dropped."""
     seen: dict[str, None] = {}
-    for hit in hits:
-        for turn in turns_of.get(hit.memory.id, []):
+    for memory_id in ids:
+        for turn in turns_of.get(memory_id, []):
             seen.setdefault(turn, None)
     return list(seen)
 
@@ -310,6 +315,8 @@ def _question_records(
         }
         if system == ANSWERING_SYSTEM and answer:
             _add_answer(record, app, models, question, load_error, today)
+            # The turns the prompt quoted: did the evidence reach the model at all?
+            record["evidence_turns"] = ranked_turns_of(record.get("evidence_memories", []), turns_of)
         records.append(record)
     return records
 
