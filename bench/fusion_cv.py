@@ -200,6 +200,29 @@ def both(rrf_k: int, weight: float):
     return rank
 
 
+def spread_sessions(rrf_k: int, weight: float, penalty: float):
+    """Hybrid, then greedily re-ranked: each window already taken from a session lowers the
+    fused score of that session's other windows by ``penalty`` (multi-hop evidence spans sessions)."""
+
+    def session(row: dict, memory_id: int) -> str | None:
+        held = row["turns_of"].get(memory_id) or []
+        return held[0].split(":")[0] if held else None
+
+    def rank(row: dict) -> list[int]:
+        scores = fuse([row["keyword"], row["vector"]], rrf_k, [1.0, weight])
+        pool = sorted(scores, key=lambda i: (-scores[i], i))
+        taken: dict[str | None, int] = {}
+        chosen = []
+        while pool:
+            best = max(pool, key=lambda i: scores[i] * (1 - penalty) ** taken.get(session(row, i), 0))
+            pool.remove(best)
+            chosen.append(best)
+            taken[session(row, best)] = taken.get(session(row, best), 0) + 1
+        return chosen
+
+    return rank
+
+
 def objective(metrics: dict[str, float]) -> float:
     return sum(metrics.values()) / len(metrics)
 
@@ -251,6 +274,8 @@ def main() -> None:
             "BM25": recall(rows, lambda r: r["keyword"]),
             "hybrid (3, 0.5) with BM25 + PRF": recall(rows, hybrid(3, 0.5, "", "keyword_prf")),
             "hybrid (3, 0.5)": recall(rows, hybrid(3, 0.5)),
+            "hybrid (3, 0.5), sessions spread 0.1": recall(rows, spread_sessions(3, 0.5, 0.1)),
+            "hybrid (3, 0.5), sessions spread 0.3": recall(rows, spread_sessions(3, 0.5, 0.3)),
         }
     fixed = {}
     for k, w in FIXED:
