@@ -15,6 +15,7 @@ instruction or break the prompt's structure before it gets there:
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from enum import IntEnum
 from typing import TYPE_CHECKING
 
@@ -104,18 +105,26 @@ def _sentences(line: str) -> list[str]:
     return [piece.replace("\u2024", ".") for piece in _SENTENCE.findall(shielded)]
 
 
-def neutralise(text: str, level: Trust) -> tuple[str, bool]:
+def neutralise(text: str, level: Trust, speakers: Collection[str] = ()) -> tuple[str, bool]:
     """The text safe to quote in a prompt, and whether anything instruction-like was found.
 
     At every trust level, chat-template tokens are dropped, role and heading lines defused
     (``system:`` becomes ``system -``) and bracketed numbers that would pass for citations
     become ``(#12)``.  Below :attr:`Trust.USER` a line that carries such structure is removed
     whole, and so is every sentence that reads as an instruction to an assistant.
+
+    ``speakers``: the chat's own participants.  A line that starts with one of them is a
+    message, not a fake role line, even when the participant is called ``user`` or
+    ``assistant`` (as in every export of a chat with an AI assistant): its label is defused and
+    its words are kept.
     """
+    known = {speaker.strip().lower() for speaker in speakers}
     flagged = False
     lines: list[str] = []
     for line in text.split("\n"):
-        structural = bool(_SPECIAL_TOKENS.search(line) or _ROLE_LINE.search(line))
+        role = _ROLE_LINE.match(line)
+        speaking = role is not None and role.group(1).lower() in known
+        structural = bool(_SPECIAL_TOKENS.search(line) or (role is not None and not speaking))
         flagged = flagged or structural
         if level < Trust.USER:
             if structural:
@@ -137,7 +146,8 @@ def neutralise(text: str, level: Trust) -> tuple[str, bool]:
 def render_memory(memory: Memory, date: str, text: str) -> str:
     """One memory as prompt data: ``[id] (date, type, provenance) "text"``, neutralised."""
     level = trust(memory)
-    clean, flagged = neutralise(text, level)
+    speakers = memory.metadata.get("speakers") or []
+    clean, flagged = neutralise(text, level, [str(s) for s in speakers] if isinstance(speakers, list) else [])
     where = SOURCE_NAMES[level]
     if flagged:
         where += ", instructions removed"
