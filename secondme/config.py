@@ -49,8 +49,8 @@ class SearchSettings:
 
     k: int = 10
     candidates: int = 50
-    rrf_k: int = 3
-    vector_weight: float = 0.5
+    rrf_k: int = 1
+    vector_weight: float = 0.7
     include_superseded: bool = False
 
 

@@ -93,12 +93,52 @@ def test_nothing_retrieved_abstains_without_a_model():
     assert result.abstained and result.citations == [] and result.answer == "I don't know."
 
 
+class Scripted:
+    """An answer model that says one fixed thing (for the logic after generation)."""
+
+    name = "scripted"
+
+    def __init__(self, said: str) -> None:
+        self.said = said
+
+    def chat(self, messages, max_tokens, stop=None):
+        yield from self.said.split(" ")[:1] + [" " + w for w in self.said.split(" ")[1:]]
+
+
+def test_an_answer_of_only_citations_is_no_answer_and_a_copied_memory_line_loses_its_header():
+    app = Secondme()
+    key, _ = app.add(NewMemory("The spare house key is under the blue flower pot"))
+    only = ask_question(app, "Where is the spare key?", llm=Scripted(f"[{key.id}]."))
+    assert (only.answer, only.abstained, only.citations, only.draft) == (
+        "I don't know.",
+        True,
+        [],
+        f"[{key.id}].",
+    )
+    copied = ask_question(
+        app,
+        "Where is the spare key?",
+        llm=Scripted(
+            f"[{key.id}] (noted 2 December 2026, semantic, user) "
+            '"The spare house key is under the blue flower pot"'
+        ),
+    )
+    assert copied.answer == f"The spare house key is under the blue flower pot [{key.id}]"
+    assert copied.citations == [key.id] and not copied.abstained
+    plain = ask_question(
+        app, "Where is the spare key?", llm=Scripted(f"Under the blue flower pot [{key.id}].")
+    )
+    assert plain.answer == plain.draft == f"Under the blue flower pot [{key.id}]."
+    number = ask_question(app, "How many keys?", llm=Scripted(f"2 [{key.id}]."))
+    assert number.answer == f"2 [{key.id}]." and not number.abstained
+
+
 def test_streaming_and_invalid_citations_with_a_real_tiny_model(tiny_llm):
     app = Secondme()
     app.add(NewMemory("The spare house key is under the blue flower pot"))
     pieces: list[str] = []
     result = ask_question(app, "Where is the spare key?", llm=tiny_llm, on_token=pieces.append)
-    assert pieces and "".join(pieces).strip() == result.answer
+    assert pieces and "".join(pieces).strip() == result.draft
     assert set(result.citations) <= {1}
     assert all(i != 1 for i in result.invalid_citations)
     assert result.model == "smollm2-135m"
@@ -341,7 +381,7 @@ def test_search_takes_its_collaborators_and_does_not_import_the_core():
     def vectors(query, n, filters):
         return [(1, 0.2), (2, 0.3)]
 
-    settings = SearchSettings()
+    settings = SearchSettings(rrf_k=3, vector_weight=0.5)  # close scores: the boost decides
     plain = search("q", 2, Filters(), store=Store(), vector_search=vectors, settings=settings)
     assert [h.memory.id for h in plain] == [1, 2] and plain[0].vector_rank == 1
     in_may = question_time("What did I do in May 2023?", datetime(2023, 6, 1))

@@ -64,7 +64,10 @@ def test_a_chat_with_an_ai_assistant_is_quoted_not_removed():
     # Exports of chats with an AI assistant name their speakers "user" and "assistant": those
     # lines are messages, not fake role lines, and the facts in them must reach the model.
     app = Secondme()
-    window = "user: I'm thinking of getting Max a new collar.\nassistant: Golden Retrievers like Max suit wide collars."
+    window = (
+        "user: I'm thinking of getting Max a new collar.\n"
+        "assistant: Golden Retrievers like Max suit wide collars."
+    )
     memory, _ = app.add(NewMemory(window, source_kind="chat", metadata={"speakers": ["user", "assistant"]}))
     line = quote(memory, 500)
     assert "instructions removed" not in line and REMOVED not in line

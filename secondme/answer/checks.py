@@ -118,3 +118,26 @@ def check_attribution(question: str, answer: str, shown: list[Memory]) -> Misatt
         return None
     _, speaker, _, memory_id = next(line for line in scored if line[0] == top)
     return Misattribution(asked_about=first, said_by=_first_name(speaker), memory_id=memory_id)
+
+
+# A memory's prompt header the model copied: ``[108] (20 July 2023, episodic, chat) "``.
+_ECHOED_HEADER = re.compile(r'^\[(\d+)\]\s*\([^()\n]*\)\s*"?')
+
+
+def tidy_answer(text: str) -> str:
+    """The model's answer without a memory header it copied from the prompt.
+
+    Small models sometimes answer by repeating a memory line as the prompt shows it; the answer
+    keeps the memory's words and cites it: ``[108] (20 July 2023, episodic, chat) "Melanie: ..."``
+    becomes ``Melanie: ... [108]``.
+    """
+    match = _ECHOED_HEADER.match(text)
+    if match is None:
+        return text
+    body = text[match.end() :].strip().rstrip('"').strip()
+    return f"{body} [{match.group(1)}]" if body else f"[{match.group(1)}]"
+
+
+def says_nothing(text: str) -> bool:
+    """True when the answer holds no word or number once its citations are gone ("[31].")."""
+    return not re.search(r"\w", CITATION.sub(" ", text))

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from secondme import timeparse
-from secondme.answer.checks import Misattribution, check_attribution
+from secondme.answer.checks import Misattribution, check_attribution, says_nothing, tidy_answer
 from secondme.answer.citations import IDK, attribute, is_abstention, parse_citations
 from secondme.answer.evidence import Excerpt, select_evidence
 from secondme.answer.prompt import build_prompt, system_message
@@ -270,7 +270,11 @@ def generate(
         if on_token:
             on_token(piece)
     timings["generate_s"] = time.perf_counter() - gen_started
-    text = "".join(pieces).strip()
+    draft = "".join(pieces).strip()
+    text = tidy_answer(draft)
+    if says_nothing(text):
+        # Only citations ("[31]."): the model named a memory but gave no answer from it.
+        text = f"{IDK}."
     cited = parse_citations(text)
     valid = [i for i in cited if i in by_id]
     invalid = [i for i in cited if i not in by_id]
@@ -283,7 +287,6 @@ def generate(
         # it repeats, and say that the citations were inferred.
         valid = attribute(text, shown + core)
         inferred = bool(valid)
-    draft = text
     wrong_person = None
     if not abstained and settings.answer.check_attribution:
         wrong_person = check_attribution(question, text, shown)

@@ -138,7 +138,7 @@ def ask(
         typer.echo(
             f"\nIn the vault: {names} (see it with `mem vault get {labels[0]}`, or ask with --allow-vault)"
         )
-    if result.misattribution is not None:
+    if live and result.draft is not None and result.answer != result.draft:
         # The streamed words were the model's; the check that overrules them gets the last word.
         typer.echo(f"\nChecked: {result.answer}")
     if result.cited:
