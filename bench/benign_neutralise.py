@@ -24,6 +24,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from secrets_fp import chat_sample_drafts  # noqa: E402
 
 from secondme.safety import REMOVED, Trust, neutralise  # noqa: E402
 
@@ -33,7 +36,7 @@ def windows() -> Iterator[tuple[str, str, list[str]]]:
     from secondme.eval.datasets import load_locomo, load_longmemeval
     from secondme.eval.locomo import conversation_messages
     from secondme.eval.longmemeval import haystack_messages
-    from secondme.ingest.sources.chats import drafts_from_messages, parse_chat
+    from secondme.ingest.sources.chats import drafts_from_messages
 
     for conversation in load_locomo(SHARED / "bench" / "locomo_dev.json"):
         for draft in drafts_from_messages(conversation_messages(conversation), "locomo", "locomo"):
@@ -45,14 +48,8 @@ def windows() -> Iterator[tuple[str, str, list[str]]]:
                 continue
             seen.add(draft.text)
             yield "longmemeval", draft.text, list(draft.metadata.get("speakers") or [])
-    for path in sorted((SHARED / "samples" / "chats").iterdir()):
-        try:
-            result = parse_chat(path)
-        except Exception as exc:  # a format the parsers refuse is reported, not counted
-            print(f"skipped {path.name}: {exc}", file=sys.stderr)
-            continue
-        for draft in result.drafts:
-            yield "samples", draft.text, list(draft.metadata.get("speakers") or [])
+    for _, draft in chat_sample_drafts():
+        yield "samples", draft.text, list(draft.metadata.get("speakers") or [])
 
 
 def removed_share(text: str, clean: str) -> float:

@@ -16,13 +16,14 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 
 
-def chat_samples() -> Iterator[tuple[str, str]]:
-    """(where, text) for every memory the chat samples make."""
+def chat_sample_drafts() -> Iterator[tuple[str, Any]]:
+    """(where, draft) for every memory the chat samples make."""
     from secondme.ingest.sources.chats import parse_chat
 
     for path in sorted((SHARED / "samples" / "chats").iterdir()):
@@ -32,7 +33,13 @@ def chat_samples() -> Iterator[tuple[str, str]]:
             print(f"skipped {path.name}: {exc}", file=sys.stderr)
             continue
         for n, draft in enumerate(result.drafts):
-            yield f"samples/chats/{path.name}#{n}", draft.text
+            yield f"samples/chats/{path.name}#{n}", draft
+
+
+def chat_samples() -> Iterator[tuple[str, str]]:
+    """(where, text) for every memory the chat samples make."""
+    for where, draft in chat_sample_drafts():
+        yield where, draft.text
 
 
 def notes() -> Iterator[tuple[str, str]]:
