@@ -32,27 +32,25 @@ def connect(path: Path) -> Database:
     from secondme.store.migrations import migrations
 
     _private_files(path)
-    try:
-        conn = sqlite3.connect(
-            str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
-        )
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA foreign_keys = ON")
-        # Deleted content is overwritten with zeros, not left in free pages (real forgetting).
-        conn.execute("PRAGMA secure_delete = ON")
-    except sqlite3.DatabaseError as exc:
-        raise describe(exc, path) from None
-    db = Database(conn)
-    try:
-        if migrations.pending(db):
-            # Two processes starting on a new home must not both create the tables.
-            with file_lock(path.with_name(path.name + ".migrate.lock")):
-                if migrations.pending(db):
-                    migrations.apply(db)
-    except sqlite3.DatabaseError as exc:
-        raise describe(exc, path) from None
+    # Opening is one process at a time (it takes milliseconds): two processes starting on a new
+    # home must not both switch it to WAL or both create the tables, and a switch to WAL that
+    # meets another process's open can fail at once, without waiting for the busy timeout.
+    with file_lock(path.with_name(path.name + ".migrate.lock")):
+        try:
+            conn = sqlite3.connect(
+                str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+            )
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            # Deleted content is overwritten with zeros, not left in free pages (real forgetting).
+            conn.execute("PRAGMA secure_delete = ON")
+            db = Database(conn)
+            if migrations.pending(db):
+                migrations.apply(db)
+        except sqlite3.DatabaseError as exc:
+            raise describe(exc, path) from None
     return db
 
 
