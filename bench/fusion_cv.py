@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from secondme.eval.datasets import load_locomo  # noqa: E402
-from secondme.eval.locomo import KS, RETRIEVAL_CATEGORIES, load_conversation  # noqa: E402
+from secondme.eval.locomo import KS, RETRIEVAL_CATEGORIES, load_conversation, ranked_turns_of  # noqa: E402
 from secondme.eval.metrics import evidence_recall_at_k  # noqa: E402
 from secondme.eval.runner import SharedModels, Workspace  # noqa: E402
 from secondme.retrieve import fuse  # noqa: E402
@@ -164,18 +164,10 @@ def load_units(app, conversation) -> dict[int, str]:
     return unit_turn
 
 
-def turns(ranked: list[int], turns_of: dict[int, list[str]]) -> list[str]:
-    seen: dict[str, None] = {}
-    for memory_id in ranked:
-        for turn in turns_of.get(memory_id, []):
-            seen.setdefault(turn, None)
-    return list(seen)
-
-
 def recall(rows: list[dict], ranker) -> dict[str, float]:
     sums = dict.fromkeys(KS, 0.0)
     for row in rows:
-        ranked = turns(ranker(row), row["turns_of"])
+        ranked = ranked_turns_of(ranker(row), row["turns_of"])
         for k in KS:
             sums[k] += evidence_recall_at_k(row["evidence"], ranked, k)
     return {f"recall@{k}": sums[k] / max(1, len(rows)) for k in KS}

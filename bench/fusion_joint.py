@@ -32,10 +32,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
+from fusion_cv import hybrid  # noqa: E402
 from fusion_cv import recall as locomo_recall  # noqa: E402
 
 from secondme.eval.metrics import recall_all_at_k, recall_any_at_k  # noqa: E402
-from secondme.retrieve import fuse  # noqa: E402
 from secondme.store.memories import Filters  # noqa: E402
 
 RRF_KS = (1, 3, 5, 10, 20, 60)
@@ -87,14 +87,6 @@ def lme_recall(rows: list[dict[str, Any]], ranker: Any) -> dict[str, float]:
         sums["recall_all@5"] += recall_all_at_k(row["gold"], ranked, 5) or 0.0
         sums["recall_any@10"] += recall_any_at_k(row["gold"], ranked, 10) or 0.0
     return {name: value / max(1, len(rows)) for name, value in sums.items()}
-
-
-def hybrid(rrf_k: int, weight: float) -> Any:
-    def rank(row: dict[str, Any]) -> list[int]:
-        scores = fuse([row["keyword"], row["vector"]], rrf_k, [1.0, weight])
-        return sorted(scores, key=lambda i: (-scores[i], i))
-
-    return rank
 
 
 def measure(group: str, rows: list[dict[str, Any]], ranker: Any) -> dict[str, float]:

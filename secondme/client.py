@@ -230,9 +230,10 @@ class DaemonClient:
 
     def ids_from_source(self, source: str) -> list[int]:
         """Every memory from a file or folder (relative paths are this process's, not the daemon's)."""
+        absolute = _absolute(source)
         try:
-            found = self._call("ids_from_source", {"source": _absolute(source)})["ids"]
-            if not found and source != _absolute(source):
+            found = self._call("ids_from_source", {"source": absolute})["ids"]
+            if not found and source != absolute:
                 found = self._call("ids_from_source", {"source": source})["ids"]
             return [int(i) for i in found]
         except DaemonLost:
