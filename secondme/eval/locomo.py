@@ -341,6 +341,8 @@ def _add_answer(
         record["draft"] = outcome["draft"]
     record["citations"] = outcome.get("citations", [])
     record["evidence_memories"] = outcome.get("evidence", [])
+    if outcome.get("prompt"):
+        record["prompt"] = outcome["prompt"]
     record["timings"] = outcome.get("timings", {})
     if outcome["error"]:
         record["metrics"][metric] = 0.0

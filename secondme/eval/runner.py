@@ -271,7 +271,8 @@ def answer_question(app: Secondme, models: SharedModels, question: str, today: d
     """Answer through ``mem ask``'s own code path, asked at ``today``.
 
     Returns ``{"answer", "abstained", "citations", "draft", "seconds", "timings",
-    "prompt_tokens", "evidence", "error"}`` (``evidence``: the ids of the memories the prompt quoted)
+    "prompt_tokens", "evidence", "prompt", "error"}`` (``evidence``: the ids of the memories the prompt
+    quoted; ``prompt``: the question's part of the prompt, to read where an answer went wrong)
     (``draft``: the model's words when the attribution check replaced them, else None); on an
     error the answer is empty and ``error`` holds its text.
     """
@@ -291,6 +292,7 @@ def answer_question(app: Secondme, models: SharedModels, question: str, today: d
         "timings": {k: round(v, 3) for k, v in result.timings.items()},
         "prompt_tokens": result.prompt_tokens,
         "evidence": [excerpt.memory.id for excerpt in result.excerpts],
+        "prompt": result.prompt[-1]["content"] if result.prompt else None,
         "error": None,
     }
 
