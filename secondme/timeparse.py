@@ -222,6 +222,9 @@ class QuestionTime:
     phrase: str | None = None
     relative_days: int | None = None
     """For "two weeks before/after X": days from X's date (negative: before)."""
+    span: str | None = None
+    """For "how many days ago ...", "how long had I been ... when ...": the unit the answer counts
+    in (``day``, ``week``, ``month``, ``year``, or ``auto`` for a plain "how long")."""
 
     @property
     def has_period(self) -> bool:
@@ -242,6 +245,7 @@ class QuestionTime:
             "order": self.order,
             "phrase": self.phrase,
             "relative_days": self.relative_days,
+            "span": self.span,
         }
 
 
@@ -264,6 +268,9 @@ _PRESENT = re.compile(r"^\W*(?:\w+\s+){0,3}?(?:do|does|am|is|are|have|has)\b", r
 _PAST = re.compile(r"\b(?:did|was|were|had|used to|ago|before|after|when)\b", re.IGNORECASE)
 _EARLIEST = re.compile(r"\b(?:first|earliest|originally|initially|at first|to begin with)\b", re.IGNORECASE)
 _SPAN_UNITS = {"day": 1, "week": 7, "month": 30, "year": 365}
+# "How many days ago ...", "how many weeks had passed ...", "how long did it take ...".
+_Q_HOW_MANY_UNITS = re.compile(r"\bhow\s+many\s+(day|week|month|year)s?\b", re.IGNORECASE)
+_Q_HOW_LONG = re.compile(r"\bhow\s+long\b", re.IGNORECASE)
 _Q_COUNT = r"(\d{1,3}|an?|one|two|three|four|five|six|seven|eight|nine|ten|a couple of|a few)"
 _Q_AGO = re.compile(_Q_COUNT + r"\s+(day|week|month|year)s?\s+ago\b", re.IGNORECASE)
 _Q_LAST_SPAN = re.compile(
@@ -401,4 +408,51 @@ def question_time(question: str, today: datetime) -> QuestionTime:
         _PRESENT.search(text) and not _PAST.search(text) and not since and not until
     ):
         order = "latest"
-    return QuestionTime(since=since, until=until, order=order, phrase=phrase, relative_days=relative_days)
+    span: str | None = None
+    if units := _Q_HOW_MANY_UNITS.search(text):
+        span = units.group(1).lower()
+    elif _Q_HOW_LONG.search(text):
+        span = "auto"
+    return QuestionTime(
+        since=since, until=until, order=order, phrase=phrase, relative_days=relative_days, span=span
+    )
+
+
+def _round_half(value: float) -> str:
+    rounded = round(value * 2) / 2
+    return f"{rounded:g}"
+
+
+def span_text(start: datetime, end: datetime, unit: str = "auto") -> str:
+    """The time from ``start`` to ``end`` (calendar days) counted in ``unit``, as a model reads it.
+
+    ``"day"``: "29 days"; ``"week"``: "4 weeks (28 days)", "about 4 weeks (29 days)";
+    ``"month"``: "4 months (122 days)", "about 4 months (125 days)" (calendar months);
+    ``"year"``: "2 years", "about 1.5 years (18 months)"; ``"auto"`` picks the unit by size.
+    Small models cannot count days between two dates; this does it for them.
+    """
+    from dateutil.relativedelta import relativedelta
+
+    days = abs((_day(end) - _day(start)).days)
+    early, late = sorted((_day(start), _day(end)))
+    if unit == "auto":
+        unit = "day" if days < 14 else "week" if days < 63 else "month" if days < 730 else "year"
+    if unit == "day":
+        return "1 day" if days == 1 else f"{days} days"
+    if unit == "week":
+        weeks = days / 7
+        exact = days % 7 == 0
+        count = f"{days // 7}" if exact else _round_half(weeks)
+        plural = "week" if count == "1" else "weeks"
+        return f"{'' if exact else 'about '}{count} {plural} ({days} days)"
+    delta = relativedelta(late, early)
+    months = delta.years * 12 + delta.months
+    if unit == "month":
+        extra = delta.days
+        count = str(months) if extra == 0 else _round_half(months + extra / 30.44)
+        plural = "month" if count == "1" else "months"
+        return f"{'' if extra == 0 else 'about '}{count} {plural} ({days} days)"
+    exact = months % 12 == 0 and delta.days == 0
+    count = str(months // 12) if exact else _round_half((months + delta.days / 30.44) / 12)
+    plural = "year" if count == "1" else "years"
+    return f"{'' if exact else 'about '}{count} {plural} ({months} months)"

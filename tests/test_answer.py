@@ -332,6 +332,46 @@ def test_compact_evidence_keeps_the_cited_message_with_its_id_and_date():
     assert line.startswith(f"[{memories[0].id}] (3 September 2024, ")
 
 
+def test_compact_evidence_finds_the_message_that_answers_in_other_words():
+    from secondme.answer import select_evidence
+    from secondme.answer.pipeline import _similarity_to
+
+    chat = (
+        "3/9/24, 18:02 - Pedro: Did you sort out the car?\n"
+        "3/9/24, 18:03 - Ana: Not yet, the garage is closed on Mondays and the part is still on order\n"
+        "3/9/24, 18:04 - Pedro: My sister adopted a grey kitten called Biscuit last weekend!\n"
+        "3/9/24, 18:05 - Ana: I will bring snacks and the blue scarf for the football match\n"
+    )
+    memories = chat_memories(chat)
+    hits = [Hit(memory=m, score=1.0) for m in memories]
+    question = "Which animal joined Pedro's family?"  # no word in common with the answer
+    words_only = " ".join(e.text() for e in select_evidence(question, hits, 30))
+    assert "kitten" not in words_only
+    similarity = _similarity_to(Secondme(), question)  # the real embedder
+    by_meaning = " ".join(e.text() for e in select_evidence(question, hits, 30, similarity))
+    assert "kitten called Biscuit" in by_meaning and "garage" not in by_meaning
+
+
+def test_compact_evidence_never_embeds_a_vault_memory():
+    from dataclasses import replace
+
+    from secondme.answer import select_evidence
+
+    app = Secondme()
+    note, _ = app.add(NewMemory("The router sits in the hall cupboard."))
+    entry = replace(note, id=note.id + 1, type=MemoryType.VAULT, text="[vault:router] router admin")
+    embedded: list[str] = []
+
+    def similarity(texts: list[str]) -> list[float]:
+        embedded.extend(texts)
+        return [0.9] * len(texts)
+
+    hits = [Hit(memory=entry, score=1.0), Hit(memory=note, score=0.5)]
+    excerpts = select_evidence("Where is the router?", hits, 100, similarity)
+    assert embedded == ["The router sits in the hall cupboard."]
+    assert {e.memory.id for e in excerpts} == {note.id, entry.id}
+
+
 def test_compact_evidence_spends_no_more_than_its_budget():
     from secondme.answer import select_evidence
     from secondme.answer.evidence import HEADER_TOKENS, estimate_tokens
@@ -458,3 +498,46 @@ def test_a_question_made_of_names_keeps_what_those_people_said():
         "What did Batman Robin say to Jimmeny Marvelton?", [Hit(memories[0], 1.0)], 350
     )
     assert "Hi nemesis" in excerpts[0].text()
+
+
+def _event(app: Secondme, text: str, when: str) -> Hit:
+    memory, _ = app.add(NewMemory(text, type=MemoryType.EPISODIC, occurred_at=when))
+    return Hit(memory=memory, score=1.0)
+
+
+def test_a_question_about_the_time_between_two_events_gets_the_count():
+    app = Secondme()
+    plugs = _event(app, "Replaced the spark plugs on my car today.", "2023-03-02T10:00:00")
+    race = _event(app, "Took part in the Turbocharged Tuesdays racing event.", "2023-03-31T19:00:00")
+    other = _event(app, "Washed the car before the race.", "2023-03-20T09:00:00")
+    # Told the same day as the spark plugs: a count between the two would be 0 days.
+    plans = _event(app, "Signed up for the Turbocharged Tuesdays event.", "2023-03-02T11:00:00")
+    question = (
+        "How many days passed between the day I replaced my spark plugs and the day I "
+        "participated in the Turbocharged Tuesdays event?"
+    )
+    hits = [race, other, plugs, plans]
+    user = build_prompt(question, [], hits, 500, today=datetime(2023, 5, 1), span="day")[1]["content"]
+    assert (
+        f"Time between [{plugs.memory.id}] (2 March 2023) and [{race.memory.id}] (31 March 2023): 29 days."
+    ) in user
+    assert "ago" not in user
+    # Without the span (a question that does not count time) the prompt has no count.
+    plain = build_prompt(question, [], hits, 500, today=datetime(2023, 5, 1))[1]["content"]
+    assert "Time between" not in plain
+
+
+def test_a_question_counting_back_from_today_sees_each_memory_s_age():
+    app = Secondme()
+    service = _event(
+        app, "Went to the Maundy Thursday service at the Episcopal church.", "2023-04-06T18:00:00"
+    )
+    later = _event(app, "Planned Easter lunch.", "2023-04-12T12:00:00")
+    question = "How many days ago did I attend the Maundy Thursday service?"
+    user = build_prompt(question, [], [service, later], 500, today=datetime(2023, 4, 10, 9), span="day")[1][
+        "content"
+    ]
+    assert f'[{service.memory.id}] (6 April 2023, 4 days ago, episodic, user) "Went to' in user
+    # A memory dated after "today" gets no age, and there is no count between events.
+    assert f"[{later.memory.id}] (12 April 2023, episodic, user)" in user
+    assert "Time between" not in user

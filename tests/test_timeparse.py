@@ -120,3 +120,40 @@ def test_months_and_years_back_follow_the_calendar():
 
     assert parse_when("1 month ago", datetime(2024, 3, 31, 9, 0)) == datetime(2024, 2, 29, 9, 0)
     assert parse_when("last month", datetime(2023, 3, 31, 9, 0)) == datetime(2023, 2, 28)
+
+
+@pytest.mark.parametrize(
+    ("question", "span"),
+    [
+        ("How many days ago did I attend the Maundy Thursday service?", "day"),
+        ("How many weeks did it take me to watch all the films?", "week"),
+        ("How many months ago did I attend the film festival?", "month"),
+        ("How long had I been taking guitar lessons when I bought the amp?", "auto"),
+        ("When did I last see Ana?", None),
+        ("How many shirts did I pack?", None),
+    ],
+)
+def test_questions_that_count_time_name_their_unit(question, span):
+    assert question_time(question, NOW).span == span
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "unit", "expected"),
+    [
+        (datetime(2023, 3, 2), datetime(2023, 3, 31, 23, 0), "day", "29 days"),
+        (datetime(2023, 3, 2), datetime(2023, 3, 3), "day", "1 day"),
+        (datetime(2023, 3, 2), datetime(2023, 3, 30), "week", "4 weeks (28 days)"),
+        (datetime(2023, 3, 2), datetime(2023, 3, 31), "week", "about 4 weeks (29 days)"),
+        (datetime(2023, 3, 31), datetime(2023, 3, 2), "week", "about 4 weeks (29 days)"),
+        (datetime(2023, 1, 15), datetime(2023, 5, 15), "month", "4 months (120 days)"),
+        (datetime(2023, 1, 15), datetime(2023, 5, 20), "month", "about 4 months (125 days)"),
+        (datetime(2021, 5, 1), datetime(2023, 5, 1), "year", "2 years (24 months)"),
+        (datetime(2023, 3, 2), datetime(2023, 3, 6), "auto", "4 days"),
+        (datetime(2023, 3, 2), datetime(2023, 4, 6), "auto", "5 weeks (35 days)"),
+        (datetime(2023, 1, 2), datetime(2023, 7, 2), "auto", "6 months (181 days)"),
+    ],
+)
+def test_span_text_counts_calendar_days_weeks_and_months(start, end, unit, expected):
+    from secondme.timeparse import span_text
+
+    assert span_text(start, end, unit) == expected

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -33,12 +34,27 @@ RANK_PRIOR = 0.35
 #: The best unit of each of this many top memories is always kept (vector matches share no
 #: words with the question but are often right).
 ALWAYS_KEEP = 2
+#: For a question that gathers from several memories ("how many times", "in total", "all
+#: the ..."), the best unit of this many top memories is kept.
+GATHER_KEEP = 2
+_GATHERS = re.compile(
+    r"\b(?:how\s+many|how\s+much|in\s+total|total|altogether|combined|all\s+the|every|list|which\s+\w+s)\b",
+    re.IGNORECASE,
+)
 #: The weight of a chat participant's name among the question's words: names match every
 #: message that addresses the person ("Thanks, Melanie!"), so they say little about which
 #: message answers.
 NAME_WEIGHT = 0.2
 #: Tokens each memory's header takes in the prompt ("[123] (8 May 2023) ").
 HEADER_TOKENS = 10
+#: Meaning, not only words: a unit's cosine similarity to the question above the floor adds
+#: up to this weight to its score, and lets a unit that shares no word with the question in.
+SIMILARITY_WEIGHT = 1.0
+#: Cosine similarity (all-MiniLM-L6-v2) below which a unit is taken as unrelated.
+SIMILARITY_FLOOR = 0.2
+
+#: Cosine similarities of texts to the question (the embedder's, where one is loaded).
+Similarity = Callable[[list[str]], Sequence[float]]
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 
@@ -129,16 +145,49 @@ def _pack(sentences: list[str]) -> list[str]:
     return out
 
 
-def select_evidence(question: str, hits: list[Hit], budget: int) -> list[Excerpt]:
+def gathers(question: str) -> bool:
+    """True for a question whose answer gathers several memories ("how many times ...")."""
+    return bool(_GATHERS.search(question))
+
+
+def _semantic(units: list[list[Unit]], hits: list[Hit], similarity: Similarity | None) -> dict[int, float]:
+    """Each unit's similarity to the question above :data:`SIMILARITY_FLOOR`, scaled to 0..1.
+
+    Vault memories are never embedded: their units get no similarity.
+    """
+    if similarity is None:
+        return {}
+    scored = [
+        unit
+        for hit, memory_units in zip(hits, units, strict=True)
+        if hit.memory.type.value != "vault"
+        for unit in memory_units
+    ]
+    if not scored:
+        return {}
+    values = similarity([unit.text for unit in scored])
+    span = 1.0 - SIMILARITY_FLOOR
+    return {
+        id(unit): max(0.0, float(value) - SIMILARITY_FLOOR) / span
+        for unit, value in zip(scored, values, strict=True)
+    }
+
+
+def select_evidence(
+    question: str, hits: list[Hit], budget: int, similarity: Similarity | None = None
+) -> list[Excerpt]:
     """The excerpts of ``hits`` (best first) that fit ``budget`` tokens and bear on ``question``.
 
-    A memory that fits whole within its share is shown whole when all of it is chosen anyway.
-    The excerpts come back in search-rank order; the prompt puts them in time order.
+    ``similarity`` gives the cosine similarity of unit texts to the question: with it, units are
+    chosen by meaning as well as by the question's words.  A memory that fits whole within its
+    share is shown whole when all of it is chosen anyway.  The excerpts come back in search-rank
+    order; the prompt puts them in time order.
     """
     if not hits:
         return []
     asked = stems(question)
     units = [units_of(hit.memory) for hit in hits]
+    semantic = _semantic(units, hits, similarity)
     frequency: dict[str, int] = {}
     total = 0
     for memory_units in units:
@@ -165,6 +214,7 @@ def select_evidence(question: str, hits: list[Hit], budget: int) -> list[Excerpt
     for rank, memory_units in enumerate(units):
         prior = RANK_PRIOR / (1 + rank)
         for unit in memory_units:
+            meaning = SIMILARITY_WEIGHT * semantic.get(id(unit), 0.0)
             if only_names:
                 shared = (unit.stems | stems(unit.speaker or "")) & asked
                 unit.score = sum(weight[s] for s in shared) / best_possible + prior if shared else prior
@@ -173,6 +223,7 @@ def select_evidence(question: str, hits: list[Hit], budget: int) -> list[Excerpt
                 overlap = sum(weight[s] for s in shared) / best_possible
                 # A unit that shares only a name with the question is no evidence on its own.
                 unit.score = overlap + prior if shared - names else prior
+            unit.score += meaning
             candidates.append((unit.score, rank, unit))
     chosen: dict[int, list[Unit]] = {}
     spent = 0
@@ -187,7 +238,8 @@ def select_evidence(question: str, hits: list[Hit], budget: int) -> list[Excerpt
         spent += cost + header
         return True
 
-    for rank, memory_units in enumerate(units[:ALWAYS_KEEP]):
+    keep = max(ALWAYS_KEEP, GATHER_KEEP) if gathers(question) else ALWAYS_KEEP
+    for rank, memory_units in enumerate(units[:keep]):
         if memory_units:
             take(rank, max(memory_units, key=lambda u: (u.score, -u.index)))
     candidates.sort(key=lambda c: (-c[0], c[1], c[2].index))

@@ -163,7 +163,8 @@ def prepare(
     hits = select_hits(
         app.search(question, k=k or settings.answer.k, mode=search_mode, when=when), settings.answer.min_score
     )
-    excerpts = select_evidence(question, hits, settings.answer.context_tokens)
+    similarity = _similarity_to(app, question) if search_mode != "keyword" and hits else None
+    excerpts = select_evidence(question, hits, settings.answer.context_tokens, similarity)
     messages = build_prompt(
         question,
         core,
@@ -172,10 +173,21 @@ def prepare(
         today=today,
         excerpts=excerpts,
         order=when.order,
+        span=when.span,
     )
     prepared = Prepared(question, core, hits, excerpts, messages, system, started, when=when)
     prepared.timings["retrieve_s"] = time.perf_counter() - started
     return prepared
+
+
+def _similarity_to(app: Secondme, question: str) -> Callable[[list[str]], Any]:
+    """Cosine similarities of texts to ``question``, by the embedder the search already loaded."""
+
+    def similarity(texts: list[str]) -> Any:
+        vectors = app.embed([question, *texts])
+        return vectors[1:] @ vectors[0]
+
+    return similarity
 
 
 def ask(

@@ -29,13 +29,18 @@ Rules:
 - Cite the id of each memory you use, like [12].
 - If the memories do not say, or say it about someone else, reply exactly: I don't know.
 
-Example:
+Examples (each question asked alone):
 Memories:
 [31] (2 March 2023, episodic, chat) "Me: Took Miso to the vet for a check-up."
 [48] (12 June 2023, episodic, chat) "Me: Took Miso to the vet yesterday (11 June 2023) for a vaccine."
-[52] (noted 1 May 2023, semantic, user) "My cat is called Miso."
+[52] (noted 1 May 2023, semantic, user) "My cat is called Miso. She only plays with the red laser toy."
+[60] (3 July 2023, episodic, chat) "Rui: I just started cello lessons, twice a week!"
 Question: When did my cat last see the vet?
-Answer: 11 June 2023 [48]."""
+Answer: 11 June 2023 [48].
+Question: What toy does Miso like?
+Answer: the red laser toy [52].
+Question: Which instrument is Ana learning?
+Answer: I don't know."""
 
 
 def _parse(value: str | None) -> datetime | None:
@@ -58,10 +63,11 @@ def memory_date(memory: Memory) -> str:
     return f"noted {timeparse.human_date(noted)}" if noted else "date unknown"
 
 
-def render_memory(memory: Memory, text: str | None = None) -> str:
+def render_memory(memory: Memory, text: str | None = None, age: str | None = None) -> str:
     """One memory as a line of prompt data: ``[id] (date, type, source) "text"``.
 
-    ``text`` is the part of the memory to show (default: all of it).  Relative dates in an
+    ``text`` is the part of the memory to show (default: all of it); ``age`` follows the date
+    ("4 days ago", see :mod:`secondme.answer.spans`).  Relative dates in an
     event's text are resolved against the event's own date ("yesterday (7 May 2023)"): small
     models cannot count days reliably.  The text is quoted data with its provenance, and
     instruction-like text in memories of lower trust is removed (:mod:`secondme.safety`).  This
@@ -73,15 +79,18 @@ def render_memory(memory: Memory, text: str | None = None) -> str:
     moment = _parse(memory.occurred_at)
     if moment is not None:
         body = timeparse.annotate_relative(body, moment)
-    return quoted(memory, memory_date(memory), body)
+    date = memory_date(memory)
+    return quoted(memory, f"{date}, {age}" if age else date, body)
+
+
+def _cut(text: str, max_chars: int) -> str:
+    text = " ".join(text.split())
+    return text[: max_chars - 1].rstrip() + "…" if len(text) > max_chars else text
 
 
 def quote(memory: Memory, max_chars: int) -> str:
     """A whole memory as prompt data, cut to ``max_chars`` characters."""
-    text = " ".join(memory.text.split())
-    if len(text) > max_chars:
-        text = text[: max_chars - 1].rstrip() + "…"
-    return render_memory(memory, text)
+    return render_memory(memory, _cut(memory.text, max_chars))
 
 
 def system_message(core: list[Memory], max_chars: int) -> dict[str, str]:
@@ -110,12 +119,17 @@ def build_prompt(
     today: datetime | None = None,
     excerpts: list[Excerpt] | None = None,
     order: str | None = None,
+    span: str | None = None,
 ) -> list[dict[str, str]]:
     """The chat messages: the system message, then the memories (oldest first) and the question.
 
     ``excerpts`` (from :func:`secondme.answer.evidence.select_evidence`) replace the whole
-    memories of ``hits``; ``order="latest"`` lists the newest first.
+    memories of ``hits``; ``order="latest"`` lists the newest first.  ``span`` (a question that
+    asks how much time, :attr:`secondme.timeparse.QuestionTime.span`) brings the count of days,
+    weeks or months the question asks for (:mod:`secondme.answer.spans`).
     """
+    from secondme.answer import spans
+
     today = today or timeparse.now()
     # In time order: "before" and "after" questions read the list as a timeline, and a later
     # memory that contradicts an earlier one is an update.  A question about the latest time
@@ -125,13 +139,21 @@ def build_prompt(
     if excerpts is not None:
         text_of = {e.memory.id: e.text() for e in excerpts}
         shown = _in_time_order([e.memory for e in excerpts], newest_first)
-        lines = "\n".join(render_memory(m, text_of[m.id]) for m in shown)
     else:
-        ordered = _in_time_order([h.memory for h in hits], newest_first)
-        lines = "\n".join(quote(m, max_chars) for m in ordered)
+        text_of = {h.memory.id: _cut(h.memory.text, max_chars) for h in hits}
+        shown = _in_time_order([h.memory for h in hits], newest_first)
+    counted = ""
+    age_of: dict[int, str] = {}
+    if span:
+        between = spans.gap(question, text_of, shown, span)
+        if between is not None:
+            counted = f"{between.line()}\n\n"
+        else:
+            age_of = spans.ages(question, shown, today, span)
+    lines = "\n".join(render_memory(m, text_of[m.id], age_of.get(m.id)) for m in shown)
     user = (
         f"Today is {today.strftime('%A')} {timeparse.human_date(today)}.\n\n"
         f"Memories ({'newest' if newest_first else 'oldest'} first):\n{lines or '(none)'}\n\n"
-        f"Question: {question}"
+        f"{counted}Question: {question}"
     )
     return [system_message(core, max_chars), {"role": "user", "content": user}]
