@@ -1,0 +1,334 @@
+"""Which evidence selection puts the question's own messages in front of the model.
+
+    python bench/evidence_select.py [--longmemeval] [--out bench/results]
+
+For every answerable LoCoMo dev question with evidence (categories 1-4), the memories are
+retrieved as ``mem ask`` retrieves them, then each selection setting picks the units (messages,
+sentences) that go into the prompt, within ``answer.context_tokens``.  A unit counts for the
+turn (``dia_id``) it was cut from.  Measured per setting and conversation:
+
+- *reach*: every evidence turn of the question is in the prompt; *any*: at least one is;
+- the evidence tokens the prompt spends.
+
+``--longmemeval`` measures the same on LongMemEval_S dev (not abstention questions), where
+the evidence turns are those the benchmark marks ``has_answer``: a check on data the settings
+were not chosen on.
+
+No answer model runs: this isolates the selection step.  Settings that use the embedder
+(``similarity``) are chosen by cross-validation: fitted on two conversations, scored on the
+third.  The same units are embedded once per conversation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import itertools
+import json
+import statistics
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from secondme import timeparse  # noqa: E402
+from secondme.answer import evidence  # noqa: E402
+from secondme.answer.pipeline import select_hits  # noqa: E402
+from secondme.eval.datasets import load_locomo, load_longmemeval  # noqa: E402
+from secondme.eval.locomo import conversation_messages, load_conversation  # noqa: E402
+from secondme.eval.longmemeval import load_haystack  # noqa: E402
+from secondme.eval.runner import SharedModels, Workspace  # noqa: E402
+
+WEIGHTS = (0.0, 0.5, 1.0, 2.0, 4.0)
+FLOORS = (0.1, 0.2, 0.3)
+DEPTHS = (8, 12)
+#: Memories whose best unit a gathering question ("how many times ...") always keeps.
+GATHER = (2, 4, 6)
+#: The shipped setting, shown against the word-only one on LongMemEval.
+CHOSEN = (8, 1.0, 0.2, 2)
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split()).lower()
+
+
+def unit_turn(unit: evidence.Unit, turns: list[tuple[str, str]]) -> str | None:
+    """The turn a unit was cut from (its text, less speaker and "…", found in the turn's)."""
+    body = unit.text.split(": ", 1)[1] if unit.speaker else unit.text
+    probe = _norm(body.replace("…", ""))[:40]
+    for dia_id, text in turns:
+        if probe and probe in _norm(text):
+            return dia_id
+    return None
+
+
+class UnitVectors:
+    """Unit vectors of one conversation's memories, each text embedded once."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.vectors: dict[str, Any] = {}
+
+    def scorer(self, question_vector: Any) -> evidence.Similarity:
+        def similarity(texts: list[str]) -> list[float]:
+            missing = [t for t in dict.fromkeys(texts) if t not in self.vectors]
+            if missing:
+                self.vectors.update(zip(missing, self.app.embed(missing), strict=True))
+            return [float(self.vectors[t] @ question_vector) for t in texts]
+
+        return similarity
+
+
+def settings() -> list[tuple[int, float, float, int]]:
+    """(depth, weight, floor, gather) of every setting measured; (8, 0, 0, 2) is the word-only
+    choice of before."""
+    out = []
+    for depth, weight, gather in itertools.product(DEPTHS, WEIGHTS, GATHER):
+        if weight == 0.0:
+            out.append((depth, 0.0, 0.0, gather))
+        else:
+            out.extend((depth, weight, floor, gather) for floor in FLOORS)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--longmemeval", action="store_true", help="LongMemEval_S dev instead of LoCoMo")
+    parser.add_argument("--out", default=str(REPO / "bench" / "results"))
+    args = parser.parse_args()
+    started = time.perf_counter()
+    if args.longmemeval:
+        report(longmemeval_rows(started), Path(args.out), time.perf_counter() - started, "longmemeval")
+        return
+    rows: list[dict[str, Any]] = []
+    with Workspace() as workspace:
+        models = SharedModels(workspace.settings(), answers=False, embedding_cache=True)
+        for conversation in load_locomo():
+            with workspace.home(conversation.sample_id, models) as app:
+                turns_of = load_conversation(app, conversation)
+                text_of = {m.ref: m.text for m in conversation_messages(conversation)}
+                budget = app.settings.answer.context_tokens
+                today = conversation.sessions[-1].date
+                vectors = UnitVectors(app)
+
+                turns = functools.partial(locomo_turns, turns_of=turns_of, text_of=text_of)
+
+                for index, question in enumerate(conversation.questions):
+                    if question.category == 5 or not question.evidence:
+                        continue
+                    when = timeparse.question_time(question.question, today)
+                    found = {
+                        depth: select_hits(app.search(question.question, k=depth, when=when))
+                        for depth in DEPTHS
+                    }
+                    question_vector = app.embed([question.question])[0]
+                    wanted = set(question.evidence)
+                    for row in measure(
+                        question.question, question_vector, found, wanted, budget, vectors, turns
+                    ):
+                        rows.append(
+                            {"conversation": conversation.sample_id, "question": index}
+                            | {"category": question.category_name}
+                            | row
+                        )
+            print(f"{conversation.sample_id}: {time.perf_counter() - started:.0f} s", flush=True)
+    report(rows, Path(args.out), time.perf_counter() - started, "locomo")
+
+
+def locomo_turns(memory_id: int, turns_of: dict[int, list[str]], text_of: dict[str, str]) -> list[Any]:
+    """The (dia_id, text) pairs of a LoCoMo memory."""
+    return [(t, text_of.get(t, "")) for t in turns_of.get(memory_id, [])]
+
+
+def lme_turns(memory_id: int, sessions_of: dict[int, list[str]], held: dict[str, list[Any]]) -> list[Any]:
+    """The (turn id, text) pairs of the sessions a LongMemEval memory was cut from."""
+    return [(ref, text) for session in sessions_of.get(memory_id, []) for ref, text, _ in held[session]]
+
+
+def measure(
+    question: str,
+    question_vector: Any,
+    found: dict[int, list[Any]],
+    wanted: set[str],
+    budget: int,
+    vectors: UnitVectors,
+    turns: Any,
+) -> list[dict[str, Any]]:
+    """One row per setting: what its selection shows of the ``wanted`` turns.
+
+    ``turns(memory_id)`` lists the (turn id, text) pairs a memory was made from.
+    """
+    rows = []
+    for depth, weight, floor, gather in settings():
+        evidence.SIMILARITY_WEIGHT, evidence.SIMILARITY_FLOOR, evidence.GATHER_KEEP = weight, floor, gather
+        excerpts = evidence.select_evidence(
+            question, found[depth], budget, vectors.scorer(question_vector) if weight else None
+        )
+        shown = set()
+        for excerpt in excerpts:
+            held = turns(excerpt.memory.id)
+            for unit in excerpt.units:
+                if (turn := unit_turn(unit, held)) is not None:
+                    shown.add(turn)
+        rows.append(
+            {
+                "setting": [depth, weight, floor, gather],
+                "reach": wanted <= shown,
+                "any": bool(wanted & shown),
+                "tokens": sum(evidence.estimate_tokens(e.text()) for e in excerpts),
+                "retrieved": wanted <= {t for h in found[depth] for t, _ in turns(h.memory.id)},
+            }
+        )
+    return rows
+
+
+def longmemeval_rows(started: float) -> list[dict[str, Any]]:
+    """The rows of every LongMemEval_S dev question with evidence turns; one fold, by type."""
+    rows: list[dict[str, Any]] = []
+    with Workspace() as workspace:
+        models = SharedModels(workspace.settings(), answers=False, embedding_cache=True)
+        for number, question in enumerate(load_longmemeval()):
+            turns_of_session = {
+                session.session_id: [
+                    (f"{session.session_id}:{i}", turn["content"], turn["has_answer"])
+                    for i, turn in enumerate(session.turns)
+                ]
+                for session in question.sessions
+            }
+            wanted = {ref for held in turns_of_session.values() for ref, _, marked in held if marked}
+            if question.is_abstention or not wanted:
+                continue
+            with workspace.home(question.question_id, models) as app:
+                sessions_of = load_haystack(app, question)
+                vectors = UnitVectors(app)
+
+                turns = functools.partial(lme_turns, sessions_of=sessions_of, held=turns_of_session)
+                when = timeparse.question_time(question.question, question.question_date)
+                found = {
+                    depth: select_hits(app.search(question.question, k=depth, when=when)) for depth in DEPTHS
+                }
+                question_vector = app.embed([question.question])[0]
+                budget = app.settings.answer.context_tokens
+                for row in measure(question.question, question_vector, found, wanted, budget, vectors, turns):
+                    rows.append({"conversation": "longmemeval", "question": number} | row)
+                    rows[-1]["category"] = question.question_type
+            print(f"{number + 1}: {time.perf_counter() - started:.0f} s", flush=True)
+    return rows
+
+
+def _mean(rows: list[dict[str, Any]], key: str) -> float:
+    return statistics.mean(float(r[key]) for r in rows) if rows else 0.0
+
+
+def report(rows: list[dict[str, Any]], out: Path, elapsed: float, bench: str) -> None:
+    conversations = sorted({r["conversation"] for r in rows})
+    by: dict[tuple[str, tuple[Any, ...]], list[dict[str, Any]]] = {}
+    for r in rows:
+        by.setdefault((r["conversation"], tuple(r["setting"])), []).append(r)
+    all_settings = [tuple(s) for s in settings()]
+    base = (DEPTHS[0], 0.0, 0.0, 2)
+
+    def pooled(convs: list[str], setting: tuple[Any, ...], key: str) -> float:
+        return _mean([r for c in convs for r in by.get((c, setting), [])], key)
+
+    lines = [
+        f"# Evidence selection: {bench} dev, answerable questions with evidence",
+        "",
+        "Reach: every evidence turn in the prompt; any: at least one.  Setting: (hits, similarity "
+        f"weight, floor, memories a gathering question keeps); {base} is the word-only selection "
+        "of before.",
+        "",
+        "## Every setting, all conversations pooled (fitted on everything: for reading, not choosing)",
+        "",
+        "| setting | reach | any | median evidence tokens | all evidence in the retrieved memories |",
+        "|---|---|---|---|---|",
+    ]
+    shown = [s for s in all_settings if s[3] == GATHER[0] or s[:3] == CHOSEN[:3] or s[:3] == base[:3]]
+    for setting in shown:
+        mine = [r for c in conversations for r in by.get((c, setting), [])]
+        lines.append(
+            f"| {setting} | {_mean(mine, 'reach'):.3f} | {_mean(mine, 'any'):.3f} | "
+            f"{statistics.median(r['tokens'] for r in mine):.0f} | {_mean(mine, 'retrieved'):.3f} |"
+        )
+    if len(conversations) < 3:
+        by_type: dict[str, list[dict[str, Any]]] = {}
+        for r in rows:
+            by_type.setdefault(r["category"], []).append(r)
+        chosen = CHOSEN
+        lines += ["", f"## By question type: word-only {base} against {chosen}", ""]
+        lines += ["| type | questions | reach before | reach after | any before | any after |"]
+        lines += ["|---|---|---|---|---|---|"]
+        for kind, mine in sorted(by_type.items()):
+            before = [r for r in mine if tuple(r["setting"]) == base]
+            after = [r for r in mine if tuple(r["setting"]) == chosen]
+            lines.append(
+                f"| {kind} | {len(before)} | {_mean(before, 'reach'):.3f} | {_mean(after, 'reach'):.3f} | "
+                f"{_mean(before, 'any'):.3f} | {_mean(after, 'any'):.3f} |"
+            )
+        lines += ["", f"Command: `python bench/evidence_select.py --longmemeval`; {elapsed:.0f} s."]
+        write(out, f"evidence-select-{bench}", {"summary": summary(rows)}, lines)
+        return
+    lines += [
+        "",
+        "## Cross-validated: fitted on two conversations, scored on the third",
+        "",
+        "| held out | fitted setting | fitted reach | held-out reach | held-out any "
+        "| word-only held-out reach |",
+        "|---|---|---|---|---|---|",
+    ]
+    folds = []
+    for held in conversations:
+        train = [c for c in conversations if c != held]
+        best = max(all_settings, key=lambda s: (pooled(train, s, "reach"), -s[0], -s[1]))
+        fold = {
+            "held_out": held,
+            "fitted": best,
+            "fitted_reach": pooled(train, best, "reach"),
+            "held_out_reach": pooled([held], best, "reach"),
+            "held_out_any": pooled([held], best, "any"),
+            "base_held_out_reach": pooled([held], base, "reach"),
+        }
+        folds.append(fold)
+        lines.append(
+            f"| {held} | {best} | {fold['fitted_reach']:.3f} | {fold['held_out_reach']:.3f} | "
+            f"{fold['held_out_any']:.3f} | {fold['base_held_out_reach']:.3f} |"
+        )
+    lines += ["", f"Command: `python bench/evidence_select.py`; {elapsed:.0f} s."]
+    write(out, "evidence-select", {"folds": folds, "summary": summary(rows)}, lines)
+
+
+def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per group (conversation or question type) and setting: questions, reach, any, tokens."""
+    groups: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    for r in rows:
+        group = r["conversation"] if r["conversation"] != "longmemeval" else r["category"]
+        groups.setdefault(group, {}).setdefault(str(tuple(r["setting"])), []).append(r)
+    return {
+        group: {
+            setting: {
+                "questions": len(mine),
+                "reach": round(_mean(mine, "reach"), 4),
+                "any": round(_mean(mine, "any"), 4),
+                "retrieved": round(_mean(mine, "retrieved"), 4),
+                "median_tokens": statistics.median(r["tokens"] for r in mine),
+            }
+            for setting, mine in by_setting.items()
+        }
+        for group, by_setting in groups.items()
+    }
+
+
+def write(out: Path, name: str, data: dict[str, Any], lines: list[str]) -> None:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}-{stamp}.json").write_text(json.dumps(data, indent=1), encoding="utf-8")
+    (out / f"{name}-{stamp}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
