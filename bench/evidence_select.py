@@ -49,7 +49,10 @@ DEPTHS = (8, 12)
 #: Memories whose best unit a gathering question ("how many times ...") always keeps.
 GATHER = (2, 4, 6)
 #: The shipped setting, shown against the word-only one on LongMemEval.
-CHOSEN = (8, 1.0, 0.2, 2)
+CHOSEN = (8, 1.0, 0.2, 2, 0.8)
+#: The weight of the owner's own messages for first-person questions (LongMemEval only: LoCoMo's
+#: speakers are two named people, neither of them "me").
+OWNER = (0.0, 0.2, 0.4, 0.8)
 
 
 def _norm(text: str) -> str:
@@ -83,15 +86,23 @@ class UnitVectors:
         return similarity
 
 
-def settings() -> list[tuple[int, float, float, int]]:
-    """(depth, weight, floor, gather) of every setting measured; (8, 0, 0, 2) is the word-only
-    choice of before."""
+def settings(longmemeval: bool = False) -> list[tuple[int, float, float, int, float]]:
+    """(depth, weight, floor, gather, owner) of every setting measured; (8, 0, 0, 2, 0) is the
+    word-only choice of before.  On LongMemEval: the word-only and the chosen settings, the
+    chosen one with each other gather and owner weight."""
+    if longmemeval:
+        base = (DEPTHS[0], 0.0, 0.0, GATHER[0], 0.0)
+        return [base, CHOSEN] + [
+            (*CHOSEN[:3], gather, owner)
+            for gather, owner in itertools.product(GATHER, OWNER)
+            if (gather, owner) != CHOSEN[3:]
+        ]
     out = []
     for depth, weight, gather in itertools.product(DEPTHS, WEIGHTS, GATHER):
         if weight == 0.0:
-            out.append((depth, 0.0, 0.0, gather))
+            out.append((depth, 0.0, 0.0, gather, 0.0))
         else:
-            out.extend((depth, weight, floor, gather) for floor in FLOORS)
+            out.extend((depth, weight, floor, gather, 0.0) for floor in FLOORS)
     return out
 
 
@@ -157,14 +168,16 @@ def measure(
     budget: int,
     vectors: UnitVectors,
     turns: Any,
+    longmemeval: bool = False,
 ) -> list[dict[str, Any]]:
     """One row per setting: what its selection shows of the ``wanted`` turns.
 
     ``turns(memory_id)`` lists the (turn id, text) pairs a memory was made from.
     """
     rows = []
-    for depth, weight, floor, gather in settings():
-        evidence.SIMILARITY_WEIGHT, evidence.SIMILARITY_FLOOR, evidence.GATHER_KEEP = weight, floor, gather
+    for depth, weight, floor, gather, owner in settings(longmemeval):
+        evidence.SIMILARITY_WEIGHT, evidence.SIMILARITY_FLOOR = weight, floor
+        evidence.GATHER_KEEP, evidence.OWNER_WEIGHT = gather, owner
         excerpts = evidence.select_evidence(
             question, found[depth], budget, vectors.scorer(question_vector) if weight else None
         )
@@ -176,7 +189,7 @@ def measure(
                     shown.add(turn)
         rows.append(
             {
-                "setting": [depth, weight, floor, gather],
+                "setting": [depth, weight, floor, gather, owner],
                 "reach": wanted <= shown,
                 "any": bool(wanted & shown),
                 "tokens": sum(evidence.estimate_tokens(e.text()) for e in excerpts),
@@ -213,7 +226,16 @@ def longmemeval_rows(started: float) -> list[dict[str, Any]]:
                 }
                 question_vector = app.embed([question.question])[0]
                 budget = app.settings.answer.context_tokens
-                for row in measure(question.question, question_vector, found, wanted, budget, vectors, turns):
+                for row in measure(
+                    question.question,
+                    question_vector,
+                    found,
+                    wanted,
+                    budget,
+                    vectors,
+                    turns,
+                    longmemeval=True,
+                ):
                     rows.append({"conversation": "longmemeval", "question": number} | row)
                     rows[-1]["category"] = question.question_type
             print(f"{number + 1}: {time.perf_counter() - started:.0f} s", flush=True)
@@ -229,8 +251,8 @@ def report(rows: list[dict[str, Any]], out: Path, elapsed: float, bench: str) ->
     by: dict[tuple[str, tuple[Any, ...]], list[dict[str, Any]]] = {}
     for r in rows:
         by.setdefault((r["conversation"], tuple(r["setting"])), []).append(r)
-    all_settings = [tuple(s) for s in settings()]
-    base = (DEPTHS[0], 0.0, 0.0, 2)
+    all_settings = [tuple(s) for s in settings(bench == "longmemeval")]
+    base = (DEPTHS[0], 0.0, 0.0, 2, 0.0)
 
     def pooled(convs: list[str], setting: tuple[Any, ...], key: str) -> float:
         return _mean([r for c in convs for r in by.get((c, setting), [])], key)
@@ -254,21 +276,8 @@ def report(rows: list[dict[str, Any]], out: Path, elapsed: float, bench: str) ->
             f"| {setting} | {_mean(mine, 'reach'):.3f} | {_mean(mine, 'any'):.3f} | "
             f"{statistics.median(r['tokens'] for r in mine):.0f} | {_mean(mine, 'retrieved'):.3f} |"
         )
-    if len(conversations) < 3:
-        by_type: dict[str, list[dict[str, Any]]] = {}
-        for r in rows:
-            by_type.setdefault(r["category"], []).append(r)
-        chosen = CHOSEN
-        lines += ["", f"## By question type: word-only {base} against {chosen}", ""]
-        lines += ["| type | questions | reach before | reach after | any before | any after |"]
-        lines += ["|---|---|---|---|---|---|"]
-        for kind, mine in sorted(by_type.items()):
-            before = [r for r in mine if tuple(r["setting"]) == base]
-            after = [r for r in mine if tuple(r["setting"]) == chosen]
-            lines.append(
-                f"| {kind} | {len(before)} | {_mean(before, 'reach'):.3f} | {_mean(after, 'reach'):.3f} | "
-                f"{_mean(before, 'any'):.3f} | {_mean(after, 'any'):.3f} |"
-            )
+    if bench == "longmemeval":
+        lines += longmemeval_tables(rows, all_settings, base)
         lines += ["", f"Command: `python bench/evidence_select.py --longmemeval`; {elapsed:.0f} s."]
         write(out, f"evidence-select-{bench}", {"summary": summary(rows)}, lines)
         return
@@ -299,6 +308,37 @@ def report(rows: list[dict[str, Any]], out: Path, elapsed: float, bench: str) ->
         )
     lines += ["", f"Command: `python bench/evidence_select.py`; {elapsed:.0f} s."]
     write(out, "evidence-select", {"folds": folds, "summary": summary(rows)}, lines)
+
+
+def longmemeval_tables(
+    rows: list[dict[str, Any]], all_settings: list[Any], base: tuple[Any, ...]
+) -> list[str]:
+    """Reach per question type and setting, and 3-fold cross-validation over the questions."""
+    kinds = sorted({r["category"] for r in rows})
+    lines = ["", "## Reach by question type (setting: hits, weight, floor, gather, owner)", ""]
+    lines += ["| setting | " + " | ".join(kinds) + " |", "|---|" + "---|" * len(kinds)]
+    for setting in all_settings:
+        mine = [r for r in rows if tuple(r["setting"]) == setting]
+        cells = [f"{_mean([r for r in mine if r['category'] == k], 'reach'):.2f}" for k in kinds]
+        lines.append(f"| {setting} | " + " | ".join(cells) + " |")
+    questions = sorted({r["question"] for r in rows})
+    fold_of = {q: i % 3 for i, q in enumerate(questions)}
+    lines += ["", "## Cross-validated over the questions (every third question held out)", ""]
+    lines += ["| fold | fitted setting | fitted reach | held-out reach | word-only held-out reach |"]
+    lines += ["|---|---|---|---|---|"]
+    for fold in range(3):
+        train = [r for r in rows if fold_of[r["question"]] != fold]
+        test = [r for r in rows if fold_of[r["question"]] == fold]
+
+        def reach(part: list[dict[str, Any]], setting: tuple[Any, ...]) -> float:
+            return _mean([r for r in part if tuple(r["setting"]) == setting], "reach")
+
+        best = max(all_settings, key=lambda s: (reach(train, s), -s[3], -s[4]))
+        lines.append(
+            f"| {fold + 1} | {best} | {reach(train, best):.3f} | {reach(test, best):.3f} | "
+            f"{reach(test, base):.3f} |"
+        )
+    return lines
 
 
 def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:

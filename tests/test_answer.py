@@ -352,6 +352,25 @@ def test_compact_evidence_finds_the_message_that_answers_in_other_words():
     assert "kitten called Biscuit" in by_meaning and "garage" not in by_meaning
 
 
+def test_a_first_person_question_prefers_what_the_owner_said(monkeypatch):
+    from secondme.answer import evidence, select_evidence
+
+    chat = (
+        "3/9/24, 18:02 - Coach: You can take yoga classes with the Yoga Studio app or at the gym\n"
+        "3/9/24, 18:03 - Me: My yoga teacher at Serenity Yoga says I am improving\n"
+    )
+    hits = [Hit(memory=m, score=1.0) for m in chat_memories(chat)]
+
+    def chosen(question: str) -> str:
+        return " ".join(e.text() for e in select_evidence(question, hits, 40))
+
+    assert "Serenity" in chosen("Where do I take yoga classes?")
+    # Not about the owner: the words decide.
+    assert "Yoga Studio app" in chosen("Where can one take yoga classes?")
+    monkeypatch.setattr(evidence, "OWNER_WEIGHT", 0.0)
+    assert "Serenity" not in chosen("Where do I take yoga classes?")
+
+
 def test_compact_evidence_never_embeds_a_vault_memory():
     from dataclasses import replace
 

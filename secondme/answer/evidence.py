@@ -34,6 +34,11 @@ RANK_PRIOR = 0.35
 #: The best unit of each of this many top memories is always kept (vector matches share no
 #: words with the question but are often right).
 ALWAYS_KEEP = 2
+#: For a question in the first person, the owner's own messages ("me" in chat exports, "user"
+#: in a chat with an assistant) gain this much: what they said of themselves answers "my ...".
+OWNER_WEIGHT = 0.8
+OWNER_SPEAKERS = frozenset({"me", "user", "i", "myself"})
+_FIRST_PERSON = re.compile(r"\b(?:i|my|me|mine|myself|i'm|i've|i'd)\b", re.IGNORECASE)
 #: For a question that gathers from several memories ("how many times", "in total", "all
 #: the ..."), the best unit of this many top memories is kept.
 GATHER_KEEP = 2
@@ -145,6 +150,12 @@ def _pack(sentences: list[str]) -> list[str]:
     return out
 
 
+def about_the_owner(question: str) -> bool:
+    """True for a question in the first person ("Where do I ...", "my dog"): it asks what the
+    owner of the memories said or did."""
+    return bool(_FIRST_PERSON.search(question))
+
+
 def gathers(question: str) -> bool:
     """True for a question whose answer gathers several memories ("how many times ...")."""
     return bool(_GATHERS.search(question))
@@ -211,6 +222,7 @@ def select_evidence(
     # said what: then a message's speaker counts among its words.
     only_names = not any(unit.stems & (asked - names) for memory_units in units for unit in memory_units)
     candidates: list[tuple[float, int, Unit]] = []
+    owner = OWNER_WEIGHT if about_the_owner(question) else 0.0
     for rank, memory_units in enumerate(units):
         prior = RANK_PRIOR / (1 + rank)
         for unit in memory_units:
@@ -224,6 +236,8 @@ def select_evidence(
                 # A unit that shares only a name with the question is no evidence on its own.
                 unit.score = overlap + prior if shared - names else prior
             unit.score += meaning
+            if owner and unit.score > prior and (unit.speaker or "").lower() in OWNER_SPEAKERS:
+                unit.score += owner  # only a unit that bears on the question at all
             candidates.append((unit.score, rank, unit))
     chosen: dict[int, list[Unit]] = {}
     spent = 0
