@@ -34,12 +34,14 @@ Memories:
 [31] (2 March 2023, episodic, chat) "Me: Took Miso to the vet for a check-up."
 [48] (12 June 2023, episodic, chat) "Me: Took Miso to the vet yesterday (11 June 2023) for a vaccine."
 [52] (noted 1 May 2023, semantic, user) "My cat is called Miso. She only plays with the red laser toy."
-[60] (3 July 2023, episodic, chat) "Rui: I just started cello lessons, twice a week!"
+[60] (3 July 2023, episodic, chat) "Tomek: I started cello lessons! Marit: Great! I painted the hall blue."
 Question: When did my cat last see the vet?
 Answer: 11 June 2023 [48].
 Question: What toy does Miso like?
 Answer: the red laser toy [52].
-Question: Which instrument is Ana learning?
+Question: What did Tomek take up?
+Answer: cello lessons [60].
+Question: What colour did Tomek paint the hall?
 Answer: I don't know."""
 
 
