@@ -12,6 +12,7 @@ from secondme.eval.metrics import (
     is_abstention,
     lme_answer_correct,
     lme_answer_score,
+    lme_gold_answers,
     lme_gold_recall,
     lme_tokens,
     locomo_answer_score,
@@ -226,6 +227,22 @@ def test_lme_tokens_turn_number_words_into_digits():
 )
 def test_lme_answer_correct(prediction, gold, correct):
     assert lme_answer_correct(prediction, gold) is correct
+
+
+def test_lme_gold_answers_include_what_the_gold_calls_also_acceptable():
+    gold = "24 days. 25 days (including the last day) is also acceptable."
+    assert lme_gold_answers(gold) == ["24 days", "25 days"]
+    assert lme_gold_answers("3,000 miles") == ["3,000 miles"]
+    assert lme_answer_correct("24 days [1131].", gold) and lme_answer_correct("25 days", gold)
+    assert not lme_answer_correct("23 days", gold)
+
+
+def test_lme_temporal_counts_one_off_are_correct_as_the_judge_says():
+    assert lme_answer_correct("3 weeks [4].", "Four weeks", "temporal-reasoning")
+    assert lme_answer_correct("30 days", "29 days", "temporal-reasoning")
+    assert not lme_answer_correct("30 days", "29 days", "multi-session")
+    assert not lme_answer_correct("2 weeks", "Four weeks", "temporal-reasoning")
+    assert not lme_answer_correct("4 days", "Four weeks", "temporal-reasoning")
 
 
 def test_lme_gold_recall_by_hand():

@@ -70,7 +70,9 @@ SESSION_RULE = (
 )
 ANSWER_RULE = (
     "answer accuracy = normalised containment: every distinct gold token (LoCoMo normalisation, "
-    "number words as digits, Porter stems) appears in the answer; gold_token_recall = the share "
+    "number words as digits, Porter stems) of the gold or of an answer it calls 'also "
+    "acceptable' appears in the answer; temporal-reasoning counts of days, weeks or months one "
+    "off are correct, as in the judge's prompt; gold_token_recall = the share "
     "of them that does; single-session-preference is not scored (its gold is a rubric for a "
     "judge model); _abs questions score 1 when the answer declines"
 )

@@ -183,15 +183,49 @@ def lme_gold_recall(prediction: str, gold: str) -> float:
     return len(expected & set(lme_tokens(prediction))) / len(expected)
 
 
-def lme_answer_correct(prediction: str, gold: str) -> bool:
+_ALSO_ACCEPTABLE = re.compile(
+    r"(?:^|(?<=[.;]))\s*([^.;]*?)\s*(?:\([^)]*\))?\s+(?:is|are)\s+also\s+acceptable\.?", re.IGNORECASE
+)
+_COUNT_OF_TIME = re.compile(r"^(\d+)\s+(day|week|month|year)$")
+
+
+def lme_gold_answers(gold: str) -> list[str]:
+    """The answers a gold accepts: its own, and those it names as "also acceptable".
+
+    "24 days. 25 days (including the last day) is also acceptable." accepts "24 days" and
+    "25 days"; a gold without such a sentence accepts only itself.
+    """
+    alternatives = [m.group(1).strip() for m in _ALSO_ACCEPTABLE.finditer(gold) if m.group(1).strip()]
+    if not alternatives:
+        return [gold]
+    main = _ALSO_ACCEPTABLE.sub("", gold).strip().rstrip(".").strip()
+    return [answer for answer in (main, *alternatives) if answer]
+
+
+def _off_by_one(prediction: str, gold: str) -> bool:
+    # "4 weeks" against a gold of "Four weeks" or "3 weeks": the judge forgives one either way.
+    match = _COUNT_OF_TIME.match(" ".join(lme_tokens(gold)))
+    if match is None:
+        return False
+    count, unit = int(match.group(1)), match.group(2)
+    tokens = lme_tokens(prediction)
+    return unit in tokens and any(str(count + step) in tokens for step in (-1, 1))
+
+
+def lme_answer_correct(prediction: str, gold: str, question_type: str = "") -> bool:
     """Deterministic stand-in for LongMemEval's judge: every gold token is in the prediction.
 
     Both sides are tokenised with :func:`lme_tokens`; the prediction is correct when it
-    contains each distinct gold token (anywhere, in any order).  An empty gold or an empty
-    prediction is never correct.  This is stricter than the judge on paraphrase and looser
-    on answers that list the right words beside wrong ones.
+    contains each distinct gold token (anywhere, in any order) of any answer the gold accepts
+    (:func:`lme_gold_answers`).  As the judge's temporal prompt says, a count of days, weeks,
+    months or years one off is still correct for ``temporal-reasoning`` questions.  An empty
+    gold or an empty prediction is never correct.  This is stricter than the judge on
+    paraphrase and looser on answers that list the right words beside wrong ones.
     """
-    return lme_gold_recall(prediction, gold) == 1.0
+    answers = lme_gold_answers(gold)
+    if any(lme_gold_recall(prediction, answer) == 1.0 for answer in answers):
+        return True
+    return question_type == "temporal-reasoning" and any(_off_by_one(prediction, a) for a in answers)
 
 
 def lme_answer_score(
@@ -207,7 +241,7 @@ def lme_answer_score(
         return 1.0 if is_abstention(prediction) else 0.0
     if question_type in LME_JUDGE_ONLY_TYPES:
         return None
-    return 1.0 if lme_answer_correct(prediction, gold) else 0.0
+    return 1.0 if lme_answer_correct(prediction, gold, question_type) else 0.0
 
 
 # --- retrieval ----------------------------------------------------------------------------------
