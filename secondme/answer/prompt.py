@@ -42,7 +42,9 @@ Answer: the red laser toy [52].
 Question: What did Tomek take up?
 Answer: cello lessons [60].
 Question: What colour did Tomek paint the hall?
-Answer: I don't know."""
+Answer: I don't know.
+Question: What did Marit paint?
+Answer: the hall, blue [60]."""
 
 
 def _parse(value: str | None) -> datetime | None:
