@@ -46,10 +46,8 @@ from secondme.eval.runner import SharedModels, Workspace  # noqa: E402
 WEIGHTS = (0.0, 0.5, 1.0, 2.0, 4.0)
 FLOORS = (0.1, 0.2, 0.3)
 DEPTHS = (8, 12)
-#: Memories whose best unit a gathering question ("how many times ...") always keeps.
-GATHER = (2, 4, 6)
 #: The shipped setting, shown against the word-only one on LongMemEval.
-CHOSEN = (8, 1.0, 0.2, 2, 0.8)
+CHOSEN = (8, 1.0, 0.2, 0.8)
 #: The weight of the owner's own messages for first-person questions (LongMemEval only: LoCoMo's
 #: speakers are two named people, neither of them "me").
 OWNER = (0.0, 0.2, 0.4, 0.8)
@@ -86,23 +84,18 @@ class UnitVectors:
         return similarity
 
 
-def settings(longmemeval: bool = False) -> list[tuple[int, float, float, int, float]]:
-    """(depth, weight, floor, gather, owner) of every setting measured; (8, 0, 0, 2, 0) is the
-    word-only choice of before.  On LongMemEval: the word-only and the chosen settings, the
-    chosen one with each other gather and owner weight."""
+def settings(longmemeval: bool = False) -> list[tuple[int, float, float, float]]:
+    """(depth, weight, floor, owner) of every setting measured; (8, 0, 0, 0) is the word-only
+    choice of before.  On LongMemEval: the word-only setting and the chosen one with each owner
+    weight."""
     if longmemeval:
-        base = (DEPTHS[0], 0.0, 0.0, GATHER[0], 0.0)
-        return [base, CHOSEN] + [
-            (*CHOSEN[:3], gather, owner)
-            for gather, owner in itertools.product(GATHER, OWNER)
-            if (gather, owner) != CHOSEN[3:]
-        ]
+        return [(DEPTHS[0], 0.0, 0.0, 0.0)] + [(*CHOSEN[:3], owner) for owner in OWNER]
     out = []
-    for depth, weight, gather in itertools.product(DEPTHS, WEIGHTS, GATHER):
+    for depth, weight in itertools.product(DEPTHS, WEIGHTS):
         if weight == 0.0:
-            out.append((depth, 0.0, 0.0, gather, 0.0))
+            out.append((depth, 0.0, 0.0, 0.0))
         else:
-            out.extend((depth, weight, floor, gather, 0.0) for floor in FLOORS)
+            out.extend((depth, weight, floor, 0.0) for floor in FLOORS)
     return out
 
 
@@ -175,9 +168,8 @@ def measure(
     ``turns(memory_id)`` lists the (turn id, text) pairs a memory was made from.
     """
     rows = []
-    for depth, weight, floor, gather, owner in settings(longmemeval):
-        evidence.SIMILARITY_WEIGHT, evidence.SIMILARITY_FLOOR = weight, floor
-        evidence.GATHER_KEEP, evidence.OWNER_WEIGHT = gather, owner
+    for depth, weight, floor, owner in settings(longmemeval):
+        evidence.SIMILARITY_WEIGHT, evidence.SIMILARITY_FLOOR, evidence.OWNER_WEIGHT = weight, floor, owner
         excerpts = evidence.select_evidence(
             question, found[depth], budget, vectors.scorer(question_vector) if weight else None
         )
@@ -189,7 +181,7 @@ def measure(
                     shown.add(turn)
         rows.append(
             {
-                "setting": [depth, weight, floor, gather, owner],
+                "setting": [depth, weight, floor, owner],
                 "reach": wanted <= shown,
                 "any": bool(wanted & shown),
                 "tokens": sum(evidence.estimate_tokens(e.text()) for e in excerpts),
@@ -252,7 +244,7 @@ def report(rows: list[dict[str, Any]], out: Path, elapsed: float, bench: str) ->
     for r in rows:
         by.setdefault((r["conversation"], tuple(r["setting"])), []).append(r)
     all_settings = [tuple(s) for s in settings(bench == "longmemeval")]
-    base = (DEPTHS[0], 0.0, 0.0, 2, 0.0)
+    base = (DEPTHS[0], 0.0, 0.0, 0.0)
 
     def pooled(convs: list[str], setting: tuple[Any, ...], key: str) -> float:
         return _mean([r for c in convs for r in by.get((c, setting), [])], key)
@@ -261,7 +253,7 @@ def report(rows: list[dict[str, Any]], out: Path, elapsed: float, bench: str) ->
         f"# Evidence selection: {bench} dev, answerable questions with evidence",
         "",
         "Reach: every evidence turn in the prompt; any: at least one.  Setting: (hits, similarity "
-        f"weight, floor, memories a gathering question keeps); {base} is the word-only selection "
+        f"weight, floor, owner weight); {base} is the word-only selection "
         "of before.",
         "",
         "## Every setting, all conversations pooled (fitted on everything: for reading, not choosing)",
@@ -269,8 +261,7 @@ def report(rows: list[dict[str, Any]], out: Path, elapsed: float, bench: str) ->
         "| setting | reach | any | median evidence tokens | all evidence in the retrieved memories |",
         "|---|---|---|---|---|",
     ]
-    shown = [s for s in all_settings if s[3] == GATHER[0] or s[:3] == CHOSEN[:3] or s[:3] == base[:3]]
-    for setting in shown:
+    for setting in all_settings:
         mine = [r for c in conversations for r in by.get((c, setting), [])]
         lines.append(
             f"| {setting} | {_mean(mine, 'reach'):.3f} | {_mean(mine, 'any'):.3f} | "
@@ -315,7 +306,7 @@ def longmemeval_tables(
 ) -> list[str]:
     """Reach per question type and setting, and 3-fold cross-validation over the questions."""
     kinds = sorted({r["category"] for r in rows})
-    lines = ["", "## Reach by question type (setting: hits, weight, floor, gather, owner)", ""]
+    lines = ["", "## Reach by question type (setting: hits, weight, floor, owner)", ""]
     lines += ["| setting | " + " | ".join(kinds) + " |", "|---|" + "---|" * len(kinds)]
     for setting in all_settings:
         mine = [r for r in rows if tuple(r["setting"]) == setting]
@@ -333,7 +324,7 @@ def longmemeval_tables(
         def reach(part: list[dict[str, Any]], setting: tuple[Any, ...]) -> float:
             return _mean([r for r in part if tuple(r["setting"]) == setting], "reach")
 
-        best = max(all_settings, key=lambda s: (reach(train, s), -s[3], -s[4]))
+        best = max(all_settings, key=lambda s: (reach(train, s), -s[3]))
         lines.append(
             f"| {fold + 1} | {best} | {reach(train, best):.3f} | {reach(test, best):.3f} | "
             f"{reach(test, base):.3f} |"

@@ -4,8 +4,10 @@ question, chosen into a token budget.
 A retrieved chat window or note holds far more than the question needs, and on a small CPU
 every prompt token costs time.  Each memory is cut into units (chat messages, sentences; long
 messages into sentences, keeping the speaker), units are scored by the question words they
-share (weighted by rarity among all candidate units) plus a prior from the memory's search
-rank, and the best units are taken until the budget is spent.  Each selected chat message may
+share (weighted by rarity among all candidate units), by their meaning (the embedding's
+similarity to the question, where an embedder is loaded), by who said them (the owner's own
+words for a question in the first person) and by a prior from the memory's search rank, and
+the best units are taken until the budget is spent.  Each selected chat message may
 bring part of the message before it, so that "it" and "that" keep their referent.  Memories
 keep their ids and dates: the unit a person sees and cites stays the memory.
 """
@@ -37,15 +39,8 @@ ALWAYS_KEEP = 2
 #: For a question in the first person, the owner's own messages ("me" in chat exports, "user"
 #: in a chat with an assistant) gain this much: what they said of themselves answers "my ...".
 OWNER_WEIGHT = 0.8
-OWNER_SPEAKERS = frozenset({"me", "user", "i", "myself"})
-_FIRST_PERSON = re.compile(r"\b(?:i|my|me|mine|myself|i'm|i've|i'd)\b", re.IGNORECASE)
-#: For a question that gathers from several memories ("how many times", "in total", "all
-#: the ..."), the best unit of this many top memories is kept.
-GATHER_KEEP = 2
-_GATHERS = re.compile(
-    r"\b(?:how\s+many|how\s+much|in\s+total|total|altogether|combined|all\s+the|every|list|which\s+\w+s)\b",
-    re.IGNORECASE,
-)
+OWNER_SPEAKERS = frozenset({"me", "user"})
+_FIRST_PERSON = re.compile(r"\b(?:i|my|me|mine|myself)\b", re.IGNORECASE)
 #: The weight of a chat participant's name among the question's words: names match every
 #: message that addresses the person ("Thanks, Melanie!"), so they say little about which
 #: message answers.
@@ -156,11 +151,6 @@ def about_the_owner(question: str) -> bool:
     return bool(_FIRST_PERSON.search(question))
 
 
-def gathers(question: str) -> bool:
-    """True for a question whose answer gathers several memories ("how many times ...")."""
-    return bool(_GATHERS.search(question))
-
-
 def _semantic(units: list[list[Unit]], hits: list[Hit], similarity: Similarity | None) -> dict[int, float]:
     """Each unit's similarity to the question above :data:`SIMILARITY_FLOOR`, scaled to 0..1.
 
@@ -252,8 +242,7 @@ def select_evidence(
         spent += cost + header
         return True
 
-    keep = max(ALWAYS_KEEP, GATHER_KEEP) if gathers(question) else ALWAYS_KEEP
-    for rank, memory_units in enumerate(units[:keep]):
+    for rank, memory_units in enumerate(units[:ALWAYS_KEEP]):
         if memory_units:
             take(rank, max(memory_units, key=lambda u: (u.score, -u.index)))
     candidates.sort(key=lambda c: (-c[0], c[1], c[2].index))

@@ -56,9 +56,14 @@ def _parse(value: str | None) -> datetime | None:
         return None
 
 
+def event_moment(memory: Memory) -> datetime | None:
+    """When a memory's event happened, where it says (the date its prompt line shows)."""
+    return _parse(memory.occurred_at)
+
+
 def memory_date(memory: Memory) -> str:
     """The date a memory is shown with: when it happened, else when it was noted."""
-    moment = _parse(memory.occurred_at)
+    moment = event_moment(memory)
     if moment is not None:
         return timeparse.human_date(moment)
     if memory.occurred_at:
@@ -80,7 +85,7 @@ def render_memory(memory: Memory, text: str | None = None, age: str | None = Non
     from secondme.safety import render_memory as quoted
 
     body = " ".join((memory.text if text is None else text).split())
-    moment = _parse(memory.occurred_at)
+    moment = event_moment(memory)
     if moment is not None:
         body = timeparse.annotate_relative(body, moment)
     date = memory_date(memory)

@@ -23,6 +23,7 @@ from datetime import datetime
 
 from secondme import timeparse
 from secondme.answer.evidence import stems
+from secondme.answer.prompt import event_moment, memory_date
 from secondme.memory import Memory
 
 # The question's own words about counting, which say nothing about the events.
@@ -51,24 +52,9 @@ class Gap:
     def line(self) -> str:
         """``Time between [3] (2 March 2023) and [9] (31 March 2023): 29 days.``"""
         return (
-            f"Time between [{self.first.id}] ({_date_text(self.first)}) and "
-            f"[{self.second.id}] ({_date_text(self.second)}): {self.text}."
+            f"Time between [{self.first.id}] ({memory_date(self.first)}) and "
+            f"[{self.second.id}] ({memory_date(self.second)}): {self.text}."
         )
-
-
-def _moment(memory: Memory) -> datetime | None:
-    value = memory.occurred_at or memory.valid_from
-    if not value:
-        return None
-    try:
-        return timeparse.to_local_naive(datetime.fromisoformat(value))
-    except ValueError:
-        return None
-
-
-def _date_text(memory: Memory) -> str:
-    moment = _moment(memory)
-    return timeparse.human_date(moment) if moment else "date unknown"
 
 
 def two_events(question: str) -> tuple[str, str] | None:
@@ -89,7 +75,7 @@ def ages(question: str, memories: list[Memory], today: datetime, unit: str) -> d
         return {}
     out: dict[int, str] = {}
     for memory in memories:
-        moment = _moment(memory)
+        moment = event_moment(memory)
         if moment is not None and moment <= today:
             out[memory.id] = f"{timeparse.span_text(moment, today, unit)} ago"
     return out
@@ -103,7 +89,7 @@ def gap(question: str, texts: dict[int, str], memories: list[Memory], unit: str)
     different dated memories.
     """
     events = two_events(question)
-    moments = {m.id: moment for m in memories if (moment := _moment(m)) is not None}
+    moments = {m.id: moment for m in memories if (moment := event_moment(m)) is not None}
     dated = [m for m in memories if m.id in moments]
     if events is None or len(dated) < 2:
         return None
