@@ -1,8 +1,12 @@
-"""Checks on a drafted answer: an answer about one person drawn from what another person said."""
+"""Checks on answers about chat participants: what the memories tell of one person is not
+answered for another, before the model runs (:func:`check_subject`) and after it
+(:func:`check_attribution`)."""
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,11 +32,16 @@ class Misattribution:
         return f"{IDK}: the memories say that of {self.said_by}, not {self.asked_about} [{self.memory_id}]."
 
 
-#: A line by the person asked about supports the answer when it shares at least this share of
-#: the answer's own words that the best-matching line shares.
+#: A sentence about the person asked about supports the answer when it shares at least this share of
+#: the answer's own words that the best-matching sentence shares.
 SUPPORT_SHARE = 0.75
 _CAPITALISED = re.compile(r"\b[A-Z][\w-]*")
 _FIRST_PERSON = re.compile(r"\b(?:i|me|my|mine|myself|we|us|our|ours)\b", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_SPEAKER_SELF = re.compile(
+    r"\b(?:i|i'm|i've|i'd|i'll|me|my|mine|myself|we|we're|we've|our|ours|us)\b", re.IGNORECASE
+)
+_ADDRESSEE = re.compile(r"\b(?:you|you're|you've|you'll|your|yours|yourself|ya|u)\b", re.IGNORECASE)
 
 
 def speaker_lines(memory: Memory) -> list[tuple[str, str]]:
@@ -64,18 +73,32 @@ def _speaks_of(name: str, text: str) -> bool:
     return False
 
 
+def _about(speaker: str, sentence: str, participants: set[str], person: str) -> set[str]:
+    """Whom a chat sentence tells of: its speaker ("I ran a race"), or in a chat of two the one it
+    addresses ("you ran a race"), and the person asked about when it speaks of them."""
+    others = participants - {speaker}
+    first, second = bool(_SPEAKER_SELF.search(sentence)), bool(_ADDRESSEE.search(sentence))
+    # In a group chat "you" may be anyone: it counts for everyone but the speaker.
+    about = others if second and not first else {speaker}
+    if _speaks_of(_first_name(person), sentence):
+        about = about | {person}
+    return about
+
+
 def check_attribution(question: str, answer: str, shown: list[Memory]) -> Misattribution | None:
     """Whether a chat-based answer about a named person rests on what someone else said.
 
     Applies when the question names exactly one chat participant (from the memories shown to
     the model) and speaks of nobody in the first person.  The answer's own words are those not
-    already in the question, compared by stem.  The answer stands when a line said by that
-    person, or speaking of them, shares at least :data:`SUPPORT_SHARE` as many of those words
-    as the best-matching line does.  Every line shown to the model counts, not only the cited
+    already in the question, compared by stem.  The answer stands when a sentence that tells of
+    that person (see :func:`_about`: said by them in the first person, addressed to them, or
+    naming them) shares at least :data:`SUPPORT_SHARE` as many of those words as the
+    best-matching sentence does; a reply that echoes the other's words ("Great that you're
+    prioritising self-care") tells of the other.  Every memory shown to the model counts, not only the cited
     ones: small models often cite a neighbour of the memory they used.  Otherwise the answer is
-    about someone else, and the best line's speaker is named: "What did Ana realise after the
-    race?" answered from "Pedro: I realised ...".  Small models make that swap readily, and
-    the prompt's rule alone does not stop them.
+    about someone else, and the one the best sentence tells of is named: "What did Ana realise
+    after the race?" answered from "Pedro: I realised ...".  Small models make that swap
+    readily, and the prompt's rule alone does not stop them.
     """
     if _FIRST_PERSON.search(question):
         return None
@@ -100,24 +123,125 @@ def check_attribution(question: str, answer: str, shown: list[Memory]) -> Misatt
     own = _stems(CITATION.sub(" ", said)) - _stems(question) - _stems(first)
     if not own:
         return None
+    everyone = set(participants.values())
     scored = [
-        (len(own & _stems(text)), speaker, text, memory.id)
+        (len(own & _stems(sentence)), _about(speaker, sentence, everyone, person), memory.id)
         for memory in shown
         for speaker, text in speaker_lines(memory)
+        for sentence in _SENTENCE_END.split(text)
     ]
     top = max((overlap for overlap, *_ in scored), default=0)
     if not top:
         return None
-    # Supported when a line by or about the person shares enough of the answer's own words
-    # (a rambling answer may also repeat a neighbouring line by someone else).
+    # Supported when a sentence about the person shares enough of the answer's own words (a
+    # rambling answer may also repeat a neighbouring sentence about someone else).
     enough = max(1.0, top * SUPPORT_SHARE)
-    if any(
-        overlap >= enough and (speaker == person or _speaks_of(first, text))
-        for overlap, speaker, text, _ in scored
-    ):
+    if any(overlap >= enough and person in about for overlap, about, _ in scored):
         return None
-    _, speaker, _, memory_id = next(line for line in scored if line[0] == top)
-    return Misattribution(asked_about=first, said_by=_first_name(speaker), memory_id=memory_id)
+    _, about, memory_id = next(line for line in scored if line[0] == top)
+    return Misattribution(asked_about=first, said_by=_first_name(sorted(about)[0]), memory_id=memory_id)
+
+
+#: The subject check (:func:`check_subject`) declines when the best sentence about someone else
+#: weighs at least this much (summed IDF of the question's words it holds) ...
+SUBJECT_MIN_WEIGHT = 5.0
+#: ... and the best sentence about the person asked about weighs less than this share of it.
+#: Both chosen by cross-validation over LoCoMo's conversations (``bench/subject_cv.py``).
+SUBJECT_SHARE = 0.7
+
+
+@dataclass
+class SubjectSupport:
+    """How well the memories tell the question's words of the person asked about, and of others."""
+
+    person: str
+    """The chat participant the question names."""
+    own: float
+    """The weight of the best sentence about that person (0 when none holds a question word)."""
+    other: float
+    """The weight of the best sentence about someone else."""
+    other_person: str | None
+    other_memory: int | None
+
+
+def subject_support(question: str, memories: list[Memory]) -> SubjectSupport | None:
+    """Weigh the sentences of chat memories that hold the question's words by whom they tell of.
+
+    Applies when the question names exactly one participant of the chats (and nobody in the
+    first person).  Each sentence that states something (not a question) scores the summed IDF,
+    over these memories' sentences, of the question's words it holds (names aside).  A sentence
+    tells of its speaker when it speaks in the first person, of the other participant when it
+    addresses them ("you"), and of the person asked about when it names them.
+    """
+    if _FIRST_PERSON.search(question):
+        return None
+    participants: dict[str, str] = {}
+    for memory in memories:
+        for speaker in memory.metadata.get("speakers") or []:
+            participants.setdefault(_first_name(str(speaker)), str(speaker))
+    if len(set(participants.values())) < 2:
+        return None
+    words = set(_CAPITALISED.findall(question))
+    named = {
+        full
+        for first, full in participants.items()
+        if first in words or re.search(rf"\b{re.escape(full)}\b", question)
+    }
+    if len(named) != 1:
+        return None
+    person = named.pop()
+    wanted = _stems(question)
+    for name in participants:
+        wanted -= _stems(name)
+    if not wanted:
+        return None
+    sentences = [
+        (memory.id, speaker, sentence, _stems(sentence))
+        for memory in memories
+        for speaker, text in speaker_lines(memory)
+        for sentence in _SENTENCE_END.split(text)
+    ]
+    frequency = Counter(word for *_, stems in sentences for word in stems & wanted)
+    idf = {word: math.log((len(sentences) + 1) / (frequency[word] + 0.5)) for word in wanted}
+    support = SubjectSupport(person, 0.0, 0.0, None, None)
+    everyone = set(participants.values())
+    for memory_id, speaker, sentence, stems in sentences:
+        held = stems & wanted
+        if not held or sentence.rstrip().endswith("?"):
+            continue
+        weight = sum(idf[word] for word in held)
+        about = _about(speaker, sentence, everyone, person)
+        if person in about:
+            support.own = max(support.own, weight)
+        elif weight > support.other:
+            support.other, support.other_memory = weight, memory_id
+            support.other_person = speaker if speaker != person else sorted(about)[0]
+    return support
+
+
+def check_subject(
+    question: str,
+    memories: list[Memory],
+    min_weight: float = SUBJECT_MIN_WEIGHT,
+    share: float = SUBJECT_SHARE,
+) -> Misattribution | None:
+    """Whether the memories tell what the question asks of one person only of someone else.
+
+    Checked before the model is asked: "What did Ana realise after her charity race?" when
+    the chat holds "Pedro: I ran a charity race ..." and nothing of Ana's race.  Declines when
+    the best sentence about someone else weighs at least ``min_weight`` and the best about the
+    person asked about less than ``share`` of it (see :func:`subject_support`).
+    """
+    support = subject_support(question, memories)
+    if support is None or support.other_person is None or support.other_memory is None:
+        return None
+    if support.other < min_weight or support.own >= support.other * share:
+        return None
+    return Misattribution(
+        asked_about=_first_name(support.person),
+        said_by=_first_name(support.other_person),
+        memory_id=support.other_memory,
+    )
 
 
 # A memory's prompt header the model copied: ``[108] (20 July 2023, episodic, chat) "``.

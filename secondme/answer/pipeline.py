@@ -10,7 +10,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from secondme import timeparse
-from secondme.answer.checks import Misattribution, check_attribution, says_nothing, tidy_answer
+from secondme.answer.checks import (
+    Misattribution,
+    check_attribution,
+    check_subject,
+    says_nothing,
+    tidy_answer,
+)
 from secondme.answer.citations import IDK, attribute, is_abstention, parse_citations
 from secondme.answer.evidence import Excerpt, select_evidence
 from secondme.answer.prompt import build_prompt, system_message
@@ -130,11 +136,15 @@ class Prepared:
     started: float
     when: timeparse.QuestionTime | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    declined: Misattribution | None = None
+    """Set when the memories tell what the question asks only of someone else (see
+    :func:`check_subject`): the answer says so without asking the model."""
 
     @property
     def needs_model(self) -> bool:
-        """False when there is nothing to answer from: the answer is "I don't know" at once."""
-        return bool(self.hits or self.core)
+        """False when the answer is known without the model: nothing to answer from ("I don't
+        know") or :attr:`declined`."""
+        return bool(self.hits or self.core) and self.declined is None
 
 
 def prepare(
@@ -176,6 +186,8 @@ def prepare(
         span=when.span,
     )
     prepared = Prepared(question, core, hits, excerpts, messages, system, started, when=when)
+    if settings.answer.check_attribution:
+        prepared.declined = check_subject(question, [hit.memory for hit in hits])
     prepared.timings["retrieve_s"] = time.perf_counter() - started
     return prepared
 
@@ -264,11 +276,24 @@ def generate(
     shown = [e.memory for e in excerpts]
     by_id = {m.id: m for m in shown + core}
     if not prepared.needs_model or llm is None:
-        # Nothing to go on: say so without using the model.
+        # Nothing to go on, or only what someone else did: say so without using the model.
+        declined = prepared.declined
+        text = declined.explain() if declined is not None else IDK + "."
         if on_token:
-            on_token(IDK + ".")
+            on_token(text)
         timings["total_s"] = time.perf_counter() - started
-        return Answer(question, IDK + ".", [], True, hits, timings=timings, prompt=messages, when=when)
+        return Answer(
+            question,
+            text,
+            [],
+            True,
+            hits,
+            timings=timings,
+            prompt=messages,
+            misattribution=declined,
+            excerpts=excerpts,
+            when=when,
+        )
     if prime and hasattr(llm, "prime"):
         priming = time.perf_counter()
         llm.prime(prepared.system)
