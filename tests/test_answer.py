@@ -268,6 +268,86 @@ def test_support_is_looked_for_in_every_memory_shown_not_only_the_cited_one():
     assert check_attribution("How often does Ana work out with her family?", answer, memories) is None
 
 
+def test_a_reply_that_echoes_the_other_persons_words_does_not_support_the_answer():
+    # Ana's reply repeats Pedro's words about *his* race: it tells of Pedro, not of Ana.
+    chat = (
+        "3/9/24, 18:02 - Pedro: I ran a charity race on Saturday. I realised that self-care really matters\n"
+        "3/9/24, 18:03 - Ana: So true. Great that you see self-care really matters!\n"
+    )
+    memories = chat_memories(chat)
+    wrong = check_attribution(
+        "What did Ana realise after her charity race?", "That self-care really matters.", memories
+    )
+    assert wrong is not None and (wrong.asked_about, wrong.said_by) == ("Ana", "Pedro")
+    assert (
+        check_attribution(
+            "What did Pedro realise after his race?", "That self-care really matters.", memories
+        )
+        is None
+    )
+
+
+# A chat long enough that the words of one event stand out from the rest (the subject check
+# weighs words by how rare they are among the sentences retrieved).
+CAMPING_CHAT = (
+    "5/6/24, 09:00 - Marta: Morning! How was your weekend?\n"
+    "5/6/24, 09:01 - Joao: Busy. I finished the kitchen shelves and cleaned the garage.\n"
+    "5/6/24, 09:02 - Marta: Camping with the kids! We roasted marshmallows on a campfire by the lake.\n"
+    "5/6/24, 09:03 - Joao: Sounds lovely. The weather was great here too.\n"
+    "5/6/24, 09:04 - Marta: The kids loved it. My daughter caught her first fish.\n"
+    "5/6/24, 09:05 - Joao: Nice! I am starting a pottery class on Thursday evenings.\n"
+    "5/6/24, 09:06 - Marta: That will be fun. Send me photos of your first bowl.\n"
+    "5/6/24, 09:07 - Joao: Will do. My brother is visiting next month.\n"
+)
+
+
+def test_a_question_about_what_only_someone_else_did_is_declined_before_the_model():
+    from secondme.answer import check_subject
+
+    memories = chat_memories(CAMPING_CHAT)
+    wrong = check_subject("What did Joao roast on the campfire by the lake?", memories)
+    assert wrong is not None
+    assert (wrong.asked_about, wrong.said_by) == ("Joao", "Marta")
+    assert wrong.memory_id in {m.id for m in memories}
+    for question in (
+        "What did Marta roast on the campfire by the lake?",  # she did
+        "When does Joao's pottery class take place?",  # his own
+        "What did I roast on the campfire by the lake?",  # first person: not checked
+        "Who roasted marshmallows by the lake?",  # nobody named
+    ):
+        assert check_subject(question, memories) is None, question
+
+
+def test_a_sentence_addressed_to_the_person_tells_of_them():
+    from secondme.answer.checks import subject_support
+
+    memories = chat_memories(
+        CAMPING_CHAT + "5/6/24, 09:08 - Marta: Joao, you roasted marshmallows by the lake last year too.\n"
+    )
+    support = subject_support("What did Joao roast on the campfire by the lake?", memories)
+    assert support is not None and support.own > 0  # "you roasted": said to Joao, of Joao
+
+
+def test_ask_declines_without_the_model_when_only_someone_else_did_it():
+    class NoModel:
+        name = "none"
+
+        def chat(self, *args, **kwargs):  # pragma: no cover - fails the test if reached
+            raise AssertionError("the model was asked")
+
+    app = Secondme()
+    chat_memories(CAMPING_CHAT)
+    result = ask_question(
+        app,
+        "What did Joao roast on the campfire by the lake?",
+        llm=NoModel(),
+        search_mode="keyword",
+    )
+    assert result.abstained is True and result.citations == []
+    assert result.answer.startswith("I don't know: the memories say that of Marta, not Joao")
+    assert result.misattribution is not None and result.to_dict()["misattribution"]["said_by"] == "Marta"
+
+
 def test_memories_without_speakers_are_not_checked():
     app = Secondme()
     note, _ = app.add(NewMemory("Pedro realised that self-care really matters"))

@@ -3,17 +3,18 @@
 The memories go into the prompt as data, each tagged with its id and date; only the parts that
 bear on the question are shown (:mod:`~secondme.answer.evidence`).  The model must cite ids
 like ``[12]``; citations are checked against what the prompt held, an answer that says the
-memories do not tell is reported as an abstention, and an answer about one person drawn from
-what another said is declined (:mod:`~secondme.answer.checks`).
+memories do not tell is reported as an abstention, and a question about one person that the
+memories answer only of another is declined, before the model runs or after
+(:mod:`~secondme.answer.checks`).
 
 - :mod:`~secondme.answer.prompt`: the system prompt and how memories are rendered;
 - :mod:`~secondme.answer.evidence`: choosing messages and sentences into a token budget;
 - :mod:`~secondme.answer.citations`: ``[12]`` markers, abstentions, inferred citations;
-- :mod:`~secondme.answer.checks`: the attribution check;
+- :mod:`~secondme.answer.checks`: who the memories tell of, before and after the model;
 - :mod:`~secondme.answer.pipeline`: :func:`ask`, which runs them in order.
 """
 
-from secondme.answer.checks import Misattribution, check_attribution, speaker_lines
+from secondme.answer.checks import Misattribution, check_attribution, check_subject, speaker_lines
 from secondme.answer.citations import IDK, attribute, is_abstention, parse_citations, strip_citations
 from secondme.answer.evidence import Excerpt, select_evidence
 from secondme.answer.pipeline import (
@@ -39,6 +40,7 @@ __all__ = [
     "attribute",
     "build_prompt",
     "check_attribution",
+    "check_subject",
     "generate",
     "is_abstention",
     "parse_citations",
