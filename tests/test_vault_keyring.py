@@ -154,7 +154,7 @@ def test_rekey_moves_the_key_between_keyring_and_passphrase(tmp_path):
     passphrase = {"SECONDME_VAULT_NEW_PASSPHRASE": "moved to a passphrase"}
     add, rekey = in_session(
         tmp_path,
-        (["vault", "add", "pin"], "4921"),
+        (["vault", "add", "pin"], "kiwi-4921"),
         (["vault", "rekey", "--backend", "passphrase"], None),
         env=passphrase,
     )
@@ -164,7 +164,7 @@ def test_rekey_moves_the_key_between_keyring_and_passphrase(tmp_path):
     opened = outside(
         tmp_path, "vault", "get", "pin", env={"SECONDME_VAULT_PASSPHRASE": "moved to a passphrase"}
     )
-    assert opened.stdout == "4921\n", opened.stderr
+    assert opened.stdout == "kiwi-4921\n", opened.stderr
     back, got, doctor = in_session(
         tmp_path,
         (["vault", "rekey", "--backend", "keyring"], None),
@@ -173,10 +173,10 @@ def test_rekey_moves_the_key_between_keyring_and_passphrase(tmp_path):
         env={"SECONDME_VAULT_PASSPHRASE": "moved to a passphrase"},
     )
     assert back.returncode == 0, back.stderr
-    assert got.stdout == "4921\n"
+    assert got.stdout == "kiwi-4921\n"
     assert "key in the OS keyring" in doctor.stdout
     refused = outside(
         tmp_path, "vault", "get", "pin", env={"SECONDME_VAULT_PASSPHRASE": "moved to a passphrase"}
     )
     assert refused.returncode == EXIT_VAULT
-    assert b"4921" not in all_bytes()
+    assert b"kiwi-4921" not in all_bytes()  # not all hex digits: MACs and ids are hex text
