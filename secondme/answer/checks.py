@@ -85,6 +85,24 @@ def _about(speaker: str, sentence: str, participants: set[str], person: str) -> 
     return about
 
 
+def _asked_about(question: str, memories: list[Memory]) -> tuple[str, dict[str, str]] | None:
+    """The one chat participant a question names, with every participant of ``memories`` (by
+    first name); None when it names none or several, or speaks in the first person."""
+    if _FIRST_PERSON.search(question):
+        return None
+    participants: dict[str, str] = {}
+    for memory in memories:
+        for speaker in memory.metadata.get("speakers") or []:
+            participants.setdefault(_first_name(str(speaker)), str(speaker))
+    words = set(_CAPITALISED.findall(question))
+    named = {
+        full
+        for first, full in participants.items()
+        if first in words or re.search(rf"\b{re.escape(full)}\b", question)
+    }
+    return (named.pop(), participants) if len(named) == 1 else None
+
+
 def check_attribution(question: str, answer: str, shown: list[Memory]) -> Misattribution | None:
     """Whether a chat-based answer about a named person rests on what someone else said.
 
@@ -94,27 +112,16 @@ def check_attribution(question: str, answer: str, shown: list[Memory]) -> Misatt
     that person (see :func:`_about`: said by them in the first person, addressed to them, or
     naming them) shares at least :data:`SUPPORT_SHARE` as many of those words as the
     best-matching sentence does; a reply that echoes the other's words ("Great that you're
-    prioritising self-care") tells of the other.  Every memory shown to the model counts, not only the cited
-    ones: small models often cite a neighbour of the memory they used.  Otherwise the answer is
-    about someone else, and the one the best sentence tells of is named: "What did Ana realise
-    after the race?" answered from "Pedro: I realised ...".  Small models make that swap
-    readily, and the prompt's rule alone does not stop them.
+    prioritising self-care") tells of the other.  Every memory shown to the model counts, not
+    only the cited ones: small models often cite a neighbour of the memory they used.
+    Otherwise the answer is about someone else, and the one the best sentence tells of is
+    named: "What did Ana realise after the race?" answered from "Pedro: I realised ...".  Small
+    models make that swap readily, and the prompt's rule alone does not stop them.
     """
-    if _FIRST_PERSON.search(question):
+    asked = _asked_about(question, shown)
+    if asked is None:
         return None
-    participants: dict[str, str] = {}
-    for memory in shown:
-        for speaker in memory.metadata.get("speakers") or []:
-            participants.setdefault(_first_name(str(speaker)), str(speaker))
-    words = set(_CAPITALISED.findall(question))
-    named = [
-        full
-        for first, full in participants.items()
-        if first in words or re.search(rf"\b{re.escape(full)}\b", question)
-    ]
-    if len(named) != 1:
-        return None
-    person = named[0]
+    person, participants = asked
     first = _first_name(person)
     # An answer that goes on to echo the transcript ("... Ana: Wow, well done!") is judged by
     # what it says before the echo.
@@ -173,23 +180,12 @@ def subject_support(question: str, memories: list[Memory]) -> SubjectSupport | N
     tells of its speaker when it speaks in the first person, of the other participant when it
     addresses them ("you"), and of the person asked about when it names them.
     """
-    if _FIRST_PERSON.search(question):
+    asked = _asked_about(question, memories)
+    if asked is None:
         return None
-    participants: dict[str, str] = {}
-    for memory in memories:
-        for speaker in memory.metadata.get("speakers") or []:
-            participants.setdefault(_first_name(str(speaker)), str(speaker))
+    person, participants = asked
     if len(set(participants.values())) < 2:
         return None
-    words = set(_CAPITALISED.findall(question))
-    named = {
-        full
-        for first, full in participants.items()
-        if first in words or re.search(rf"\b{re.escape(full)}\b", question)
-    }
-    if len(named) != 1:
-        return None
-    person = named.pop()
     wanted = _stems(question)
     for name in participants:
         wanted -= _stems(name)
