@@ -67,7 +67,7 @@ def main() -> None:
                             "conversation": conversation.sample_id,
                             "question": index,
                             "adversarial": question.category == 5,
-                            "support": None if support is None else [support.own, support.other],
+                            "support": support,
                         }
                     )
             print(f"{conversation.sample_id}: {time.perf_counter() - started:.0f} s", flush=True)
@@ -75,12 +75,10 @@ def main() -> None:
 
 
 def declined(row: dict[str, Any], setting: tuple[float, float]) -> bool:
-    """Whether the check declines the row's question under ``setting`` (as check_subject does)."""
-    if row["support"] is None:
-        return False
-    own, other = row["support"]
-    min_weight, share = setting
-    return other > 0 and other >= min_weight and own < other * share
+    """Whether the check declines the row's question under ``setting`` (``setting`` is
+    ``(min_weight, share)`` of :meth:`SubjectSupport.declines`)."""
+    support = row["support"]
+    return support is not None and support.declines(*setting)
 
 
 def rates(rows: list[dict[str, Any]], setting: tuple[float, float]) -> tuple[float, float]:
@@ -148,7 +146,11 @@ def report(rows: list[dict[str, Any]], out: Path, elapsed: float) -> None:
     lines += ["", f"Command: `python bench/subject_cv.py`; {elapsed:.0f} s."]
     stamp = datetime.now().strftime("%Y%m%d-%H%M")
     out.mkdir(parents=True, exist_ok=True)
-    data = {"folds": folds, "counts": counts, "rows": rows, "shipped": shipped, "penalty": PENALTY}
+    kept = [
+        r | {"support": None if r["support"] is None else [r["support"].own, r["support"].other]}
+        for r in rows
+    ]
+    data = {"folds": folds, "counts": counts, "rows": kept, "shipped": shipped, "penalty": PENALTY}
     (out / f"subject-cv-{stamp}.json").write_text(json.dumps(data, indent=1), encoding="utf-8")
     (out / f"subject-cv-{stamp}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))

@@ -38,10 +38,8 @@ SUPPORT_SHARE = 0.75
 _CAPITALISED = re.compile(r"\b[A-Z][\w-]*")
 _FIRST_PERSON = re.compile(r"\b(?:i|me|my|mine|myself|we|us|our|ours)\b", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
-_SPEAKER_SELF = re.compile(
-    r"\b(?:i|i'm|i've|i'd|i'll|me|my|mine|myself|we|we're|we've|our|ours|us)\b", re.IGNORECASE
-)
-_ADDRESSEE = re.compile(r"\b(?:you|you're|you've|you'll|your|yours|yourself|ya|u)\b", re.IGNORECASE)
+# "you're", "you've" match at "you" ("'" ends a word), as "I'm" matches the first person at "I".
+_ADDRESSEE = re.compile(r"\b(?:you|your|yours|yourself|ya|u)\b", re.IGNORECASE)
 
 
 def speaker_lines(memory: Memory) -> list[tuple[str, str]]:
@@ -77,7 +75,7 @@ def _about(speaker: str, sentence: str, participants: set[str], person: str) -> 
     """Whom a chat sentence tells of: its speaker ("I ran a race"), or in a chat of two the one it
     addresses ("you ran a race"), and the person asked about when it speaks of them."""
     others = participants - {speaker}
-    first, second = bool(_SPEAKER_SELF.search(sentence)), bool(_ADDRESSEE.search(sentence))
+    first, second = bool(_FIRST_PERSON.search(sentence)), bool(_ADDRESSEE.search(sentence))
     # In a group chat "you" may be anyone: it counts for everyone but the speaker.
     about = others if second and not first else {speaker}
     if _speaks_of(_first_name(person), sentence):
@@ -170,6 +168,11 @@ class SubjectSupport:
     other_person: str | None
     other_memory: int | None
 
+    def declines(self, min_weight: float = SUBJECT_MIN_WEIGHT, share: float = SUBJECT_SHARE) -> bool:
+        """True when the best sentence about someone else weighs at least ``min_weight`` and the
+        best about the person asked less than ``share`` of it."""
+        return self.other_memory is not None and self.other >= min_weight and self.own < self.other * share
+
 
 def subject_support(question: str, memories: list[Memory]) -> SubjectSupport | None:
     """Weigh the sentences of chat memories that hold the question's words by whom they tell of.
@@ -210,8 +213,7 @@ def subject_support(question: str, memories: list[Memory]) -> SubjectSupport | N
         if person in about:
             support.own = max(support.own, weight)
         elif weight > support.other:
-            support.other, support.other_memory = weight, memory_id
-            support.other_person = speaker if speaker != person else sorted(about)[0]
+            support.other, support.other_memory, support.other_person = weight, memory_id, sorted(about)[0]
     return support
 
 
@@ -229,14 +231,12 @@ def check_subject(
     person asked about less than ``share`` of it (see :func:`subject_support`).
     """
     support = subject_support(question, memories)
-    if support is None or support.other_person is None or support.other_memory is None:
-        return None
-    if support.other < min_weight or support.own >= support.other * share:
+    if support is None or not support.declines(min_weight, share):
         return None
     return Misattribution(
         asked_about=_first_name(support.person),
-        said_by=_first_name(support.other_person),
-        memory_id=support.other_memory,
+        said_by=_first_name(str(support.other_person)),
+        memory_id=int(support.other_memory or 0),
     )
 
 

@@ -173,7 +173,13 @@ def prepare(
     hits = select_hits(
         app.search(question, k=k or settings.answer.k, mode=search_mode, when=when), settings.answer.min_score
     )
-    similarity = _similarity_to(app, question) if search_mode != "keyword" and hits else None
+    # A question the memories answer only of someone else needs no evidence by meaning: it is
+    # declined without the model, so the embedder is not asked.
+    declined = (
+        check_subject(question, [h.memory for h in hits]) if settings.answer.check_attribution else None
+    )
+    semantic = search_mode != "keyword" and hits and declined is None
+    similarity = _similarity_to(app, question) if semantic else None
     excerpts = select_evidence(question, hits, settings.answer.context_tokens, similarity)
     messages = build_prompt(
         question,
@@ -185,9 +191,9 @@ def prepare(
         order=when.order,
         span=when.span,
     )
-    prepared = Prepared(question, core, hits, excerpts, messages, system, started, when=when)
-    if settings.answer.check_attribution:
-        prepared.declined = check_subject(question, [hit.memory for hit in hits])
+    prepared = Prepared(
+        question, core, hits, excerpts, messages, system, started, when=when, declined=declined
+    )
     prepared.timings["retrieve_s"] = time.perf_counter() - started
     return prepared
 
