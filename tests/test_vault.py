@@ -241,4 +241,4 @@ def test_supersede_and_set_core_scrub_like_add():
     assert new.text == "the office door PIN is [vault:door-pin]"
     core = app.set_core("bank", "My bank PIN is 774120")
     assert core.text == "My bank PIN is [vault:bank-pin]"
-    assert b"551903" not in db_bytes() and b"774120" not in db_bytes()
+    assert not db_holds(b"551903") and not db_holds(b"774120")
