@@ -51,6 +51,7 @@ class SearchSettings:
     candidates: int = 50
     rrf_k: int = 1
     vector_weight: float = 0.7
+    owner_boost: float = 4.0
     include_superseded: bool = False
 
 

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from secondme.memory import Memory
+from secondme.owner import about_the_owner, others_share
 from secondme.timeparse import QuestionTime
 
 if TYPE_CHECKING:
@@ -107,7 +108,8 @@ def search(
 
     ``store`` gives BM25 matches and memories, ``vector_search`` the nearest neighbours (None:
     keyword only).  ``when`` (from :func:`secondme.timeparse.question_time`) raises memories
-    dated in the period the question names.
+    dated in the period the question names.  For a question about the owner ("where did I
+    ..."), what others wrote in chats counts for less (``settings.owner_boost``).
     """
     n = max(settings.candidates, k * 3)
     keyword: list[tuple[int, float]] = []
@@ -121,10 +123,14 @@ def search(
     scores = fuse([keyword_ids, vector_ids], settings.rrf_k, [1.0, settings.vector_weight])
     ranked = sorted(scores, key=lambda i: (-scores[i], i))
     boosting = when is not None and (when.has_period or when.relative_days is not None)
-    fetched = ranked[: max(k * 2, n)] if boosting else ranked[: k * 2]
+    owner_first = settings.owner_boost > 0 and about_the_owner(query)
+    fetched = ranked[: max(k * 2, n)] if boosting or owner_first else ranked[: k * 2]
     memories = store.get_many(fetched)
     if boosting and when is not None:
         scores = _boost_period(scores, ranked, memories, when)
+    if owner_first:
+        scores = _weigh_others(scores, memories, settings.owner_boost)
+    if boosting or owner_first:
         ranked = sorted(scores, key=lambda i: (-scores[i], i))
     distances = dict(vector)
     keyword_rank = {memory_id: rank for rank, memory_id in enumerate(keyword_ids, start=1)}
@@ -178,6 +184,18 @@ def _boost_period(
         if moment is not None and memory_id in boosted and period.contains(moment):
             boosted[memory_id] *= 1.0 + PERIOD_BOOST
     return boosted
+
+
+def _weigh_others(scores: dict[int, float], memories: dict[int, Memory], boost: float) -> dict[int, float]:
+    # A chat memory's score is divided by 1 + boost x the share of it that others wrote: the
+    # owner's own messages keep their score, another speaker's lose most of it.  Memories that
+    # are not chats (notes, typed memories, documents) keep theirs.
+    weighed = dict(scores)
+    for memory_id, memory in memories.items():
+        share = others_share(memory)
+        if share and memory_id in weighed:
+            weighed[memory_id] /= 1.0 + boost * share
+    return weighed
 
 
 def _vault_only(filters: Filters) -> bool:

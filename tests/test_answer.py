@@ -530,6 +530,63 @@ def test_search_takes_its_collaborators_and_does_not_import_the_core():
     assert [h.vector_rank for h in keyword] == [None, None]
 
 
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Where do I take yoga classes?", True),
+        ("How many bikes do I own?", True),
+        ("Can you suggest some activities that I can do in the evening?", True),
+        ("I remember you told me to dilute tea tree oil. What was the ratio?", False),
+        ("What was the hiking trail you recommended to me?", False),
+        ("In our previous chat, what did I ask about Orlando?", False),
+        ("What did he mention about my car?", False),
+        ("Where does Ana take yoga classes?", False),
+    ],
+)
+def test_which_questions_ask_about_the_owner(question, expected):
+    from secondme.owner import about_the_owner
+
+    assert about_the_owner(question) is expected
+
+
+def test_the_share_of_a_chat_that_others_wrote():
+    from secondme.memory import Memory
+    from secondme.owner import others_share
+
+    def memory(text: str, speakers: list[str]) -> Memory:
+        meta = {"speakers": speakers} if speakers else {}
+        return Memory(
+            1, MemoryType.EPISODIC, text, "chat", None, None, None, None, None, None, [], 0, 0, None, "", meta
+        )
+
+    assert others_share(memory("me: hi there\nAna: hello", ["me", "Ana"])) == pytest.approx(10 / 22)
+    assert others_share(memory("User: my bike is red", ["User"])) == 0.0
+    # A part of a long message with no speaker line is the speaker's: here the assistant's.
+    assert others_share(memory("so the ratio is one to ten", ["assistant"])) == 1.0
+    assert others_share(memory("A note I typed", [])) is None
+
+
+def test_a_first_person_question_ranks_the_owner_s_own_message_first():
+    chat = (
+        "3/9/24, 09:00 - Coach: You can take yoga classes at the gym, and the yoga classes in the "
+        "Yoga Studio app are good; take yoga classes where it suits you\n"
+        "3/9/24, 13:00 - Me: My teacher at Serenity Studio says I am improving at yoga\n"
+    )
+    memories = chat_memories(chat)
+    app = Secondme()
+    coach, mine = (m.id for m in memories)
+
+    def first(question: str) -> int:
+        return app.search(question, k=2)[0].memory.id
+
+    assert first("Where do I take yoga classes?") == mine
+    # Asking what the other side said, or about someone else: their words are not weighed down.
+    assert first("Where did you tell me to take yoga classes?") == coach
+    assert first("Where can one take yoga classes?") == coach
+    app.settings.search.owner_boost = 0.0
+    assert first("Where do I take yoga classes?") == coach
+
+
 def test_a_question_about_the_latest_lists_the_newest_first():
     app = Secondme()
     old, _ = app.add(

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from secondme.answer.citations import content_words
+from secondme.owner import OWNER_SPEAKERS, about_the_owner
 from secondme.stemmer import porter_stem
 
 if TYPE_CHECKING:
@@ -39,8 +40,6 @@ ALWAYS_KEEP = 2
 #: For a question in the first person, the owner's own messages ("me" in chat exports, "user"
 #: in a chat with an assistant) gain this much: what they said of themselves answers "my ...".
 OWNER_WEIGHT = 0.8
-OWNER_SPEAKERS = frozenset({"me", "user"})
-_FIRST_PERSON = re.compile(r"\b(?:i|my|me|mine|myself)\b", re.IGNORECASE)
 #: The weight of a chat participant's name among the question's words: names match every
 #: message that addresses the person ("Thanks, Melanie!"), so they say little about which
 #: message answers.
@@ -143,12 +142,6 @@ def _pack(sentences: list[str]) -> list[str]:
         else:
             out.append(carry)
     return out
-
-
-def about_the_owner(question: str) -> bool:
-    """True for a question in the first person ("Where do I ...", "my dog"): it asks what the
-    owner of the memories said or did."""
-    return bool(_FIRST_PERSON.search(question))
 
 
 def _semantic(units: list[list[Unit]], hits: list[Hit], similarity: Similarity | None) -> dict[int, float]:

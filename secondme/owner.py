@@ -1,0 +1,58 @@
+"""The owner of the memories: which questions ask about them, and whose words a memory holds.
+
+A question in the first person ("where did I ...", "my dog") asks what the owner said or did,
+and the owner's own chat messages answer it more often than what others replied.  A question
+about what someone else said ("you told me", "in our previous chat") asks the opposite, even
+though it says "me".  Chat exports that mark the owner call them "me" (ChatGPT, iMessage) or
+"user" (chats with an assistant).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from secondme.memory import Memory
+
+#: The speaker names chat exports give the owner's own messages (compared in lower case).
+OWNER_SPEAKERS = frozenset({"me", "user"})
+
+_FIRST_PERSON = re.compile(r"\b(?:i|my|me|mine|myself)\b", re.IGNORECASE)
+# What someone else said: "you told me", "the trail you recommended", "did he mention", "we
+# talked about", "our previous conversation".  Past tense only: "can you suggest ..." is a
+# request, not a question about an earlier reply.
+_OTHERS_SAID = re.compile(
+    r"\b(?:you|he|she|they)\s+(?:\w+\s+){0,2}?(?:told|said|suggested|mentioned|recommended|wrote"
+    r"|gave|listed|shared|explained|described|provided)\b"
+    r"|\bdid\s+(?:you|he|she|they)\s+(?:tell|say|suggest|mention|recommend|write|give|list|share"
+    r"|explain|describe|provide)\b"
+    r"|\bwe\s+(?:\w+\s+)?(?:talked|discussed|chatted)\b"
+    r"|\bour\s+(?:previous\s+|last\s+|earlier\s+)?(?:conversation|chat|discussion)\b",
+    re.IGNORECASE,
+)
+
+
+def about_the_owner(question: str) -> bool:
+    """True for a question in the first person ("Where do I ...", "my dog") that asks what the
+    owner said or did, not what someone else told them."""
+    return bool(_FIRST_PERSON.search(question)) and not _OTHERS_SAID.search(question)
+
+
+def others_share(memory: Memory) -> float | None:
+    """The share (0..1, by characters) of a chat memory's text that others wrote: lines whose
+    speaker is not the owner.  None for a memory that is not a chat (no speakers)."""
+    speakers = [str(s) for s in memory.metadata.get("speakers") or []]
+    if not speakers:
+        return None
+    total = others = 0
+    # A long message is stored in parts; a part that starts inside a message has no speaker
+    # line first: its text is taken as the first speaker's.
+    current = speakers[0]
+    for line in memory.text.split("\n"):
+        speaker = next((s for s in speakers if line.startswith(f"{s}: ")), None)
+        current = speaker if speaker is not None else current
+        total += len(line)
+        if current.lower() not in OWNER_SPEAKERS:
+            others += len(line)
+    return others / total if total else None
