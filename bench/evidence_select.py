@@ -148,9 +148,10 @@ def locomo_turns(memory_id: int, turns_of: dict[int, list[str]], text_of: dict[s
     return [(t, text_of.get(t, "")) for t in turns_of.get(memory_id, [])]
 
 
-def lme_turns(memory_id: int, sessions_of: dict[int, list[str]], held: dict[str, list[Any]]) -> list[Any]:
-    """The (turn id, text) pairs of the sessions a LongMemEval memory was cut from."""
-    return [(ref, text) for session in sessions_of.get(memory_id, []) for ref, text, _ in held[session]]
+def lme_turns(memory_id: int, refs_of: dict[int, list[str]], text_of: dict[str, str]) -> list[Any]:
+    """The (turn id, text) pairs of the messages a LongMemEval memory holds (its window, not its
+    whole session: a message counts as retrieved only when its own window is)."""
+    return [(ref, text_of.get(ref, "")) for ref in refs_of.get(memory_id, [])]
 
 
 def measure(
@@ -208,14 +209,18 @@ def longmemeval_rows(started: float) -> list[dict[str, Any]]:
             if question.is_abstention or not wanted:
                 continue
             with workspace.home(question.question_id, models) as app:
-                sessions_of = load_haystack(app, question)
+                load_haystack(app, question)
                 vectors = UnitVectors(app)
 
-                turns = functools.partial(lme_turns, sessions_of=sessions_of, held=turns_of_session)
                 when = timeparse.question_time(question.question, question.question_date)
                 found = {
                     depth: select_hits(app.search(question.question, k=depth, when=when)) for depth in DEPTHS
                 }
+                refs_of = {
+                    h.memory.id: h.memory.metadata.get("refs") or [] for hits in found.values() for h in hits
+                }
+                text_of = {ref: text for held in turns_of_session.values() for ref, text, _ in held}
+                turns = functools.partial(lme_turns, refs_of=refs_of, text_of=text_of)
                 question_vector = app.embed([question.question])[0]
                 budget = app.settings.answer.context_tokens
                 for row in measure(
