@@ -41,9 +41,20 @@ def about_the_owner(question: str) -> bool:
 
 def others_share(memory: Memory) -> float | None:
     """The share (0..1, by characters) of a chat memory's text that others wrote: lines whose
-    speaker is not the owner.  None for a memory that is not a chat (no speakers)."""
+    speaker is not the owner.
+
+    None where that is not known: a memory that is not a chat (no speakers), or a chat whose
+    export never marks the owner's messages (a WhatsApp export names everyone, the owner
+    included, by name).  Chats stored before ``owner_speaks`` was recorded count as marked when
+    the owner speaks in the memory itself.
+    """
     speakers = [str(s) for s in memory.metadata.get("speakers") or []]
     if not speakers:
+        return None
+    marked = memory.metadata.get("owner_speaks")
+    if marked is None:
+        marked = any(s.lower() in OWNER_SPEAKERS for s in speakers)
+    if not marked:
         return None
     total = others = 0
     # A long message is stored in parts; a part that starts inside a message has no speaker

@@ -553,8 +553,8 @@ def test_the_share_of_a_chat_that_others_wrote():
     from secondme.memory import Memory
     from secondme.owner import others_share
 
-    def memory(text: str, speakers: list[str]) -> Memory:
-        meta = {"speakers": speakers} if speakers else {}
+    def memory(text: str, speakers: list[str], **meta: object) -> Memory:
+        meta = {"speakers": speakers, **meta} if speakers else {}
         return Memory(
             1, MemoryType.EPISODIC, text, "chat", None, None, None, None, None, None, [], 0, 0, None, "", meta
         )
@@ -562,7 +562,11 @@ def test_the_share_of_a_chat_that_others_wrote():
     assert others_share(memory("me: hi there\nAna: hello", ["me", "Ana"])) == pytest.approx(10 / 22)
     assert others_share(memory("User: my bike is red", ["User"])) == 0.0
     # A part of a long message with no speaker line is the speaker's: here the assistant's.
-    assert others_share(memory("so the ratio is one to ten", ["assistant"])) == 1.0
+    part = memory("so the ratio is one to ten", ["assistant"], owner_speaks=True)
+    assert others_share(part) == 1.0
+    # Not known: the export never marks the owner (everyone by name), or the memory is no chat.
+    assert others_share(memory("Ana: hello\nRui: hi", ["Ana", "Rui"], owner_speaks=False)) is None
+    assert others_share(memory("assistant: hello", ["assistant"])) is None
     assert others_share(memory("A note I typed", [])) is None
 
 
@@ -585,6 +589,19 @@ def test_a_first_person_question_ranks_the_owner_s_own_message_first():
     assert first("Where can one take yoga classes?") == coach
     app.settings.search.owner_boost = 0.0
     assert first("Where do I take yoga classes?") == coach
+
+
+def test_a_chat_that_never_marks_the_owner_is_not_weighed_against_notes():
+    # WhatsApp names the owner too ("Rui"): nothing tells whose words are whose.
+    chat = "3/9/24, 09:00 - Ana: You can take yoga classes at the gym, yoga classes are great\n"
+    (window,) = chat_memories(chat)
+    assert window.metadata["owner_speaks"] is False
+    app = Secondme()
+    note, _ = app.add(NewMemory("Yoga on Tuesdays, the mat is in the car."))
+    ranked = [h.memory.id for h in app.search("Where do I take yoga classes?", k=2)]
+    app.settings.search.owner_boost = 0.0
+    assert [h.memory.id for h in app.search("Where do I take yoga classes?", k=2)] == ranked
+    assert ranked == [window.id, note.id]
 
 
 def test_a_question_about_the_latest_lists_the_newest_first():

@@ -689,6 +689,7 @@ def test_drafts_from_messages_fields() -> None:
         "first_ref": "line 0",
         "last_ref": "line 4",
         "refs": ["line 0", "line 3", "line 4"],
+        "owner_speaks": False,
         "start": "2024-01-01T12:00:00",
         "end": "2024-01-01T12:04:00",
     }

@@ -21,6 +21,7 @@ from secondme.ingest.sources.base import (
     iso,
 )
 from secondme.memory import MemoryType, NewMemory
+from secondme.owner import OWNER_SPEAKERS
 
 __all__ = [
     "CHAT_FORMATS",
@@ -114,6 +115,9 @@ def drafts_from_messages(
     """
     drafts: list[NewMemory] = []
     kept = [m for m in messages if _worth_remembering(m)]
+    # Whether the owner's own messages are marked ("me", "user") anywhere in the conversation:
+    # only then does a window without them hold only others' words.
+    owner_speaks = {m.conversation for m in kept if m.speaker.lower() in OWNER_SPEAKERS}
     for window in window_messages(kept):
         first, last = window[0], window[-1]
         speakers: list[str] = []
@@ -137,6 +141,7 @@ def drafts_from_messages(
                     "first_ref": first.ref,
                     "last_ref": last.ref,
                     "refs": [m.ref for m in window],
+                    "owner_speaks": first.conversation in owner_speaks,
                     "start": iso(first.timestamp),
                     "end": iso(last.timestamp),
                 },
