@@ -605,6 +605,8 @@ def test_a_chat_that_never_marks_the_owner_is_not_weighed_against_notes():
 
 
 def test_a_question_about_the_latest_lists_the_newest_first():
+    from secondme.answer.prompt import LATEST_HINT
+
     app = Secondme()
     old, _ = app.add(
         NewMemory("Saw Ana at the cinema", type=MemoryType.EPISODIC, occurred_at="2025-06-14T19:00:00")
@@ -615,8 +617,13 @@ def test_a_question_about_the_latest_lists_the_newest_first():
     hits = [Hit(memory=old, score=1.0), Hit(memory=new, score=0.5)]
     user = build_prompt("When did I last see Ana?", [], hits, 500, order="latest")[1]["content"]
     assert "newest first" in user and user.index(f"[{new.id}]") < user.index(f"[{old.id}]")
+    # "When ... last": which memory holds is said after the question too.
+    assert user.endswith(f"Question: When did I last see Ana? {LATEST_HINT}")
     user = build_prompt("Where did I see Ana?", [], hits, 500)[1]["content"]
     assert "oldest first" in user and user.index(f"[{old.id}]") < user.index(f"[{new.id}]")
+    assert LATEST_HINT not in user
+    user = build_prompt("Where do I see Ana now?", [], hits, 500, order="latest")[1]["content"]
+    assert "newest first" in user and LATEST_HINT not in user
 
 
 @pytest.mark.slow

@@ -7,6 +7,7 @@ text into prompt data.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,10 @@ from secondme.memory import Memory
 if TYPE_CHECKING:
     from secondme.answer.evidence import Excerpt
     from secondme.retrieve import Hit
+
+#: Said after a "When did I last ..." question, whose memories are listed newest first.
+LATEST_HINT = "(The most recent one: the first memory above that fits.)"
+_WHEN = re.compile(r"\W*when\b", re.IGNORECASE)
 
 SYSTEM_PROMPT = """You answer the user's questions about their own life using only their saved memories.
 Rules:
@@ -145,6 +150,13 @@ def build_prompt(
     # gets the newest first: small models tend to take the first memory that matches (and a
     # note saying "use the newest" made the default model pick an older one in the demo).
     newest_first = order == "latest"
+    # "When did I last ...": the listing alone is not enough.  Listed newest first, the default
+    # model still answered "When did I last see Ana?" with an older date on some CPUs and days
+    # (the system prompt's example lists its visits oldest first).  Pointing at the first fitting
+    # memory after the question answered right with 1 and 2 threads, asked on a fixed day and
+    # today; "the newest memory that fits holds" did not.  No LoCoMo or LongMemEval dev question
+    # is of this form, so the benchmarks do not see it.
+    asks_when_last = newest_first and bool(_WHEN.match(question))
     if excerpts is not None:
         text_of = {e.memory.id: e.text() for e in excerpts}
         shown = _in_time_order([e.memory for e in excerpts], newest_first)
@@ -163,6 +175,6 @@ def build_prompt(
     user = (
         f"Today is {today.strftime('%A')} {timeparse.human_date(today)}.\n\n"
         f"Memories ({'newest' if newest_first else 'oldest'} first):\n{lines or '(none)'}\n\n"
-        f"{counted}Question: {question}"
+        f"{counted}Question: {question}" + (f" {LATEST_HINT}" if asks_when_last else "")
     )
     return [system_message(core, max_chars), {"role": "user", "content": user}]
