@@ -52,6 +52,7 @@ class SearchSettings:
     rrf_k: int = 1
     vector_weight: float = 0.7
     owner_boost: float = 4.0
+    owner_names: str = ""
     include_superseded: bool = False
 
 

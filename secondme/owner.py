@@ -4,12 +4,14 @@ A question in the first person ("where did I ...", "my dog") asks what the owner
 and the owner's own chat messages answer it more often than what others replied.  A question
 about what someone else said ("you told me", "in our previous chat") asks the opposite, even
 though it says "me".  Chat exports that mark the owner call them "me" (ChatGPT, iMessage) or
-"user" (chats with an assistant).
+"user" (chats with an assistant); WhatsApp, Telegram, Slack and Messenger name everyone, the
+owner included, so there the owner's names come from the setting ``search.owner_names``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -39,14 +41,21 @@ def about_the_owner(question: str) -> bool:
     return bool(_FIRST_PERSON.search(question)) and not _OTHERS_SAID.search(question)
 
 
-def others_share(memory: Memory) -> float | None:
+def owner_names(setting: str | Iterable[str]) -> frozenset[str]:
+    """The names that stand for the owner, in lower case: "me", "user", and the names of the
+    setting ``search.owner_names`` (comma-separated, "Ana Costa, Ana")."""
+    names = setting.split(",") if isinstance(setting, str) else setting
+    return OWNER_SPEAKERS | {" ".join(n.split()).lower() for n in names if n.strip()}
+
+
+def others_share(memory: Memory, owner: frozenset[str] = OWNER_SPEAKERS) -> float | None:
     """The share (0..1, by characters) of a chat memory's text that others wrote: lines whose
-    speaker is not the owner.
+    speaker is not the owner (``owner``: :func:`owner_names`).
 
     None where that is not known: a memory that is not a chat (no speakers), or a chat whose
     export never marks the owner's messages (a WhatsApp export names everyone, the owner
-    included, by name).  Chats stored before ``owner_speaks`` was recorded count as marked when
-    the owner speaks in the memory itself.
+    included, by name) while no name of the owner is set.  Chats stored before ``owner_speaks``
+    was recorded count as marked when the owner speaks in the memory itself.
     """
     speakers = [str(s) for s in memory.metadata.get("speakers") or []]
     if not speakers:
@@ -54,7 +63,8 @@ def others_share(memory: Memory) -> float | None:
     marked = memory.metadata.get("owner_speaks")
     if marked is None:
         marked = any(s.lower() in OWNER_SPEAKERS for s in speakers)
-    if not marked:
+    # With the owner's names set, a chat that names everyone tells whose words are whose.
+    if not marked and owner == OWNER_SPEAKERS:
         return None
     total = others = 0
     # A long message is stored in parts; a part that starts inside a message has no speaker
@@ -64,6 +74,6 @@ def others_share(memory: Memory) -> float | None:
         speaker = next((s for s in speakers if line.startswith(f"{s}: ")), None)
         current = speaker if speaker is not None else current
         total += len(line)
-        if current.lower() not in OWNER_SPEAKERS:
+        if " ".join(current.split()).lower() not in owner:
             others += len(line)
     return others / total if total else None

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
 from secondme.memory import Memory
-from secondme.owner import about_the_owner, others_share
+from secondme.owner import OWNER_SPEAKERS, about_the_owner, others_share, owner_names
 from secondme.timeparse import QuestionTime
 
 if TYPE_CHECKING:
@@ -129,7 +129,7 @@ def search(
     if boosting and when is not None:
         scores = _boost_period(scores, ranked, memories, when)
     if owner_first:
-        scores = _weigh_others(scores, memories, settings.owner_boost)
+        scores = _weigh_others(scores, memories, settings.owner_boost, owner_names(settings.owner_names))
     if boosting or owner_first:
         ranked = sorted(scores, key=lambda i: (-scores[i], i))
     distances = dict(vector)
@@ -186,13 +186,18 @@ def _boost_period(
     return boosted
 
 
-def _weigh_others(scores: dict[int, float], memories: dict[int, Memory], boost: float) -> dict[int, float]:
+def _weigh_others(
+    scores: dict[int, float],
+    memories: dict[int, Memory],
+    boost: float,
+    owner: frozenset[str] = OWNER_SPEAKERS,
+) -> dict[int, float]:
     # A chat memory's score is divided by 1 + boost x the share of it that others wrote: the
     # owner's own messages keep their score, another speaker's lose most of it.  Memories that
     # are not chats (notes, typed memories, documents) keep theirs.
     weighed = dict(scores)
     for memory_id, memory in memories.items():
-        share = others_share(memory)
+        share = others_share(memory, owner)
         if share and memory_id in weighed:
             weighed[memory_id] /= 1.0 + boost * share
     return weighed

@@ -13,6 +13,7 @@ from secondme.answer import (
     check_attribution,
     is_abstention,
     parse_citations,
+    prepare,
     quote,
     strip_citations,
 )
@@ -602,6 +603,34 @@ def test_a_chat_that_never_marks_the_owner_is_not_weighed_against_notes():
     app.settings.search.owner_boost = 0.0
     assert [h.memory.id for h in app.search("Where do I take yoga classes?", k=2)] == ranked
     assert ranked == [window.id, note.id]
+
+
+def test_a_chat_that_names_everyone_is_weighed_once_the_owner_s_names_are_set(tmp_path):
+    from secondme import config
+    from secondme.owner import others_share, owner_names
+
+    # WhatsApp calls the owner by name ("Rui Costa"): with the name set, Rui's words are the owner's.
+    chat = (
+        "3/9/24, 09:00 - Coach: You can take yoga classes at the gym, and the yoga classes in the "
+        "Yoga Studio app are good; take yoga classes where it suits you\n"
+        "3/9/24, 13:00 - Rui  Costa: My teacher at Serenity Studio says I am improving at yoga\n"
+    )
+    coach, mine = chat_memories(chat)
+    assert coach.metadata["owner_speaks"] is False
+    assert owner_names(" Rui  Costa, Rui ,") == {"me", "user", "rui costa", "rui"}
+    assert others_share(coach) is None and others_share(mine) is None
+    assert others_share(coach, owner_names("Rui Costa")) == 1.0
+    assert others_share(mine, owner_names("Rui Costa")) == 0.0
+    app = Secondme()
+    question = "Where do I take yoga classes?"
+    assert app.search(question, k=1)[0].memory.id == coach.id
+    settings_file = tmp_path / "config.toml"
+    settings_file.write_text('[search]\nowner_names = "Rui Costa, Rui"\n', encoding="utf-8")
+    app.settings.search = config.load(settings_file).search
+    assert app.search(question, k=1)[0].memory.id == mine.id
+    # The evidence puts the owner's own message first too.
+    prepared = prepare(app, question, k=2)
+    assert prepared.excerpts[0].memory.id == mine.id
 
 
 def test_a_question_about_the_latest_lists_the_newest_first():

@@ -168,14 +168,19 @@ def _semantic(units: list[list[Unit]], hits: list[Hit], similarity: Similarity |
 
 
 def select_evidence(
-    question: str, hits: list[Hit], budget: int, similarity: Similarity | None = None
+    question: str,
+    hits: list[Hit],
+    budget: int,
+    similarity: Similarity | None = None,
+    owner: frozenset[str] = OWNER_SPEAKERS,
 ) -> list[Excerpt]:
     """The excerpts of ``hits`` (best first) that fit ``budget`` tokens and bear on ``question``.
 
     ``similarity`` gives the cosine similarity of unit texts to the question: with it, units are
     chosen by meaning as well as by the question's words.  A memory that fits whole within its
     share is shown whole when all of it is chosen anyway.  The excerpts come back in search-rank
-    order; the prompt puts them in time order.
+    order; the prompt puts them in time order.  ``owner``: the speaker names (lower case) that
+    stand for the owner (:func:`secondme.owner.owner_names`).
     """
     if not hits:
         return []
@@ -205,7 +210,7 @@ def select_evidence(
     # said what: then a message's speaker counts among its words.
     only_names = not any(unit.stems & (asked - names) for memory_units in units for unit in memory_units)
     candidates: list[tuple[float, int, Unit]] = []
-    owner = OWNER_WEIGHT if about_the_owner(question) else 0.0
+    owners_words = OWNER_WEIGHT if about_the_owner(question) else 0.0
     for rank, memory_units in enumerate(units):
         prior = RANK_PRIOR / (1 + rank)
         for unit in memory_units:
@@ -219,8 +224,9 @@ def select_evidence(
                 # A unit that shares only a name with the question is no evidence on its own.
                 unit.score = overlap + prior if shared - names else prior
             unit.score += meaning
-            if owner and unit.score > prior and (unit.speaker or "").lower() in OWNER_SPEAKERS:
-                unit.score += owner  # only a unit that bears on the question at all
+            speaker = " ".join((unit.speaker or "").split()).lower()
+            if owners_words and unit.score > prior and speaker in owner:
+                unit.score += owners_words  # only a unit that bears on the question at all
             candidates.append((unit.score, rank, unit))
     chosen: dict[int, list[Unit]] = {}
     spent = 0

@@ -21,6 +21,7 @@ from secondme.answer.citations import IDK, attribute, is_abstention, parse_citat
 from secondme.answer.evidence import Excerpt, select_evidence
 from secondme.answer.prompt import build_prompt, system_message
 from secondme.memory import Memory
+from secondme.owner import owner_names
 
 if TYPE_CHECKING:
     from secondme.retrieve import Hit
@@ -180,7 +181,8 @@ def prepare(
     )
     semantic = search_mode != "keyword" and hits and declined is None
     similarity = _similarity_to(app, question) if semantic else None
-    excerpts = select_evidence(question, hits, settings.answer.context_tokens, similarity)
+    owner = owner_names(settings.search.owner_names)
+    excerpts = select_evidence(question, hits, settings.answer.context_tokens, similarity, owner)
     messages = build_prompt(
         question,
         core,
