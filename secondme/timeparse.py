@@ -265,6 +265,9 @@ _LAST_PERIOD = re.compile(
 # A question in the present tense ("Where do I work?", "What is my car?") asks how things are
 # now: when memories of different times answer it, the newest holds.
 _PRESENT = re.compile(r"^\W*(?:\w+\s+){0,3}?(?:do|does|am|is|are|have|has)\b", re.IGNORECASE)
+# "What was my previous status, before I got the current one?" asks about the past, though it
+# names the present as its reference.
+_PREVIOUS = re.compile(r"\b(?:previous(?:ly)?|former(?:ly)?|used to)\b", re.IGNORECASE)
 _PAST = re.compile(r"\b(?:did|was|were|had|used to|ago|before|after|when)\b", re.IGNORECASE)
 _EARLIEST = re.compile(r"\b(?:first|earliest|originally|initially|at first|to begin with)\b", re.IGNORECASE)
 _SPAN_UNITS = {"day": 1, "week": 7, "month": 30, "year": 365}
@@ -404,8 +407,9 @@ def question_time(question: str, today: datetime) -> QuestionTime:
     without_periods = _LAST_PERIOD.sub(" ", text)
     if _EARLIEST.search(without_periods):
         order = "earliest"
-    elif _LATEST.search(without_periods) or (
-        _PRESENT.search(text) and not _PAST.search(text) and not since and not until
+    elif not _PREVIOUS.search(text) and (
+        _LATEST.search(without_periods)
+        or (_PRESENT.search(text) and not _PAST.search(text) and not since and not until)
     ):
         order = "latest"
     span: str | None = None

@@ -92,6 +92,9 @@ def test_periods_in_questions_parse_to_ranges(question, since, until):
         ("What did I eat last Friday?", None),
         ("Where was I when it rained?", None),
         ("What did Ana say about her dentist?", None),
+        # "previous" asks about the past, even beside "current".
+        ("What was my previous status before I got the current one?", None),
+        ("Where is the house I used to live in?", None),
     ],
 )
 def test_latest_and_earliest_questions(question, order):
