@@ -750,3 +750,71 @@ def test_a_question_counting_back_from_today_sees_each_memory_s_age():
     # A memory dated after "today" gets no age, and there is no count between events.
     assert f"[{later.memory.id}] (12 April 2023, episodic, user)" in user
     assert "Time between" not in user
+
+
+@pytest.mark.parametrize(
+    ("said", "checked"),
+    [
+        # The model's sum from the benchmark: the numbers are the memories', the total is redone.
+        (
+            "542 views (YouTube) + 1,456 views (TikTok) = 2,008 views",
+            "542 views (YouTube) + 1,456 views (TikTok) = 1,998 views",
+        ),
+        ("$200 [319] + $100 [1367] = $400.", "$200 [319] + $100 [1367] = $300."),
+        ("30 - 28 = 3 miles per gallon [1][818]", "30 - 28 = 2 miles per gallon [1][818]"),
+        ("2 weeks [412] + 1.5 weeks [719] = 3 weeks", "2 weeks [412] + 1.5 weeks [719] = 3.5 weeks"),
+        ("3 x $20 + $5 = $50", "3 x $20 + $5 = $65"),
+        ("20% + 5% = 20%", "20% + 5% = 25%"),
+        ("7 - 9 = 2", "7 - 9 = -2"),
+        ("4 + 5 = 9 and 10 - 3 = 6", "4 + 5 = 9 and 10 - 3 = 7"),
+        # Right already, or not a calculation: left as it is.
+        ("1,000 + 1,000 = 2000", "1,000 + 1,000 = 2000"),
+        ("0.1 + 0.2 = 0.3", "0.1 + 0.2 = 0.3"),
+        ("15 hours [133], 5 hours [144] = 25 hours", "15 hours [133], 5 hours [144] = 25 hours"),
+        ("3 (on 23 May 2023) + 1 = 4", "3 (on 23 May 2023) + 1 = 4"),
+        ("Seen at 4:30 + 2 = 9", "Seen at 4:30 + 2 = 9"),
+        ("11 June 2023 [48].", "11 June 2023 [48]."),
+    ],
+)
+def test_the_model_s_arithmetic_is_redone_in_code(said, checked):
+    from secondme.answer.arithmetic import correct_arithmetic
+
+    assert correct_arithmetic(said) == checked
+
+
+def test_an_answer_with_a_wrong_sum_is_checked_and_keeps_its_citations():
+    app = Secondme()
+    youtube, _ = app.add(NewMemory("My YouTube tutorial has 542 views."))
+    tiktok, _ = app.add(NewMemory("My TikTok video of Luna has 1,456 views."))
+    said = f"542 [{youtube.id}] + 1,456 [{tiktok.id}] = 2,008 views"
+    result = ask_question(app, "How many views do my two videos have together?", llm=Scripted(said))
+    assert result.draft == said
+    assert result.answer == f"542 [{youtube.id}] + 1,456 [{tiktok.id}] = 1,998 views"
+    assert result.citations == [youtube.id, tiktok.id] and not result.abstained
+
+
+@pytest.mark.slow
+def test_default_model_writes_a_total_out_and_the_sum_is_right(default_llm):
+    app = Secondme()
+    app.add(
+        NewMemory(
+            "Me: my analytics tutorial on YouTube is my most popular video, 542 views.",
+            type=MemoryType.EPISODIC,
+            occurred_at="2023-05-22T10:00:00",
+        )
+    )
+    app.add(
+        NewMemory(
+            "Me: my TikTok of Luna chasing a laser has 1,456 views.",
+            type=MemoryType.EPISODIC,
+            occurred_at="2023-05-23T10:00:00",
+        )
+    )
+    result = ask_question(
+        app,
+        "What is the total number of views on my YouTube and TikTok videos?",
+        llm=default_llm,
+        today=datetime(2023, 6, 1),
+    )
+    assert "1,998" in result.answer, (result.draft, result.answer)
+    assert set(result.citations) == {1, 2}

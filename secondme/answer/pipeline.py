@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from secondme import timeparse
+from secondme.answer.arithmetic import correct_arithmetic
 from secondme.answer.checks import (
     Misattribution,
     check_attribution,
@@ -316,7 +317,8 @@ def generate(
             on_token(piece)
     timings["generate_s"] = time.perf_counter() - gen_started
     draft = "".join(pieces).strip()
-    text = tidy_answer(draft)
+    # The model's arithmetic is redone in code ("542 + 1,456 = 2,008" gets 1,998).
+    text = correct_arithmetic(tidy_answer(draft))
     if says_nothing(text):
         # Only citations ("[31]."): the model named a memory but gave no answer from it.
         text = f"{IDK}."

@@ -31,6 +31,7 @@ Rules:
 - Answer briefly with what was asked: a name, a date, a number or a short phrase.
 - Write dates like 11 June 2023; a date in brackets after "yesterday" or "last week" says when it was.
 - Every memory has its date. When memories disagree, the newest holds, unless asked about the past.
+- For a total or a difference, write the calculation with the numbers from the memories.
 - Cite the id of each memory you use, like [12].
 - If the memories do not say, or say it about someone else, reply exactly: I don't know.
 
@@ -40,6 +41,8 @@ Memories:
 [48] (12 June 2023, episodic, chat) "Me: Took Miso to the vet yesterday (11 June 2023) for a vaccine."
 [52] (noted 1 May 2023, semantic, user) "My cat is called Miso. She only plays with the red laser toy."
 [60] (3 July 2023, episodic, chat) "Tomek: I started cello lessons! Marit: Great! I painted the hall blue."
+[64] (9 July 2023, episodic, chat) "Me: The Lisbon flights cost me $420."
+[71] (2 August 2023, episodic, chat) "Me: Booked the Porto hotel for $180."
 Question: When did my cat last see the vet?
 Answer: 11 June 2023 [48].
 Question: What toy does Miso like?
@@ -49,7 +52,9 @@ Answer: cello lessons [60].
 Question: What colour did Tomek paint the hall?
 Answer: I don't know.
 Question: What did Marit paint?
-Answer: the hall, blue [60]."""
+Answer: the hall, blue [60].
+Question: How much did I spend on the flights and the hotel together?
+Answer: $420 + $180 = $600 [64][71]."""
 
 
 def _parse(value: str | None) -> datetime | None:
