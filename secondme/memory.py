@@ -138,6 +138,26 @@ class Memory:
         """True unless another memory superseded this one."""
         return self.superseded_by is None
 
+    def chat_lines(self) -> list[tuple[str | None, str]]:
+        """A chat memory's messages as (speaker, text); empty for a memory that is not a chat.
+
+        Each ``Speaker: text`` line starts a message (the speakers are the metadata's); a line
+        that starts with no known speaker continues the message before it.  A long message is
+        stored in parts, so a part may start inside a message: that text comes first, with the
+        speaker None.
+        """
+        speakers = [str(s) for s in self.metadata.get("speakers") or []]
+        if not speakers:
+            return []
+        lines: list[tuple[str | None, str]] = []
+        for line in self.text.split("\n"):
+            speaker = next((s for s in speakers if line.startswith(f"{s}: ")), None)
+            if speaker is None and lines:
+                lines[-1] = (lines[-1][0], f"{lines[-1][1]} {line}")
+            else:
+                lines.append((speaker, line[len(speaker) + 2 :] if speaker else line))
+        return lines
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
         data = asdict(self)

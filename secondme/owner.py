@@ -11,7 +11,6 @@ owner included, so there the owner's names come from the setting ``search.owner_
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -41,39 +40,42 @@ def about_the_owner(question: str) -> bool:
     return bool(_FIRST_PERSON.search(question)) and not _OTHERS_SAID.search(question)
 
 
-def owner_names(setting: str | Iterable[str]) -> frozenset[str]:
-    """The names that stand for the owner, in lower case: "me", "user", and the names of the
+def _name(speaker: str) -> str:
+    return " ".join(speaker.split()).lower()
+
+
+def owner_names(setting: str) -> frozenset[str]:
+    """The names that stand for the owner (:func:`is_owner`): "me", "user", and the names of the
     setting ``search.owner_names`` (comma-separated, "Ana Costa, Ana")."""
-    names = setting.split(",") if isinstance(setting, str) else setting
-    return OWNER_SPEAKERS | {" ".join(n.split()).lower() for n in names if n.strip()}
+    return OWNER_SPEAKERS | {_name(n) for n in setting.split(",") if n.strip()}
+
+
+def is_owner(speaker: str | None, owner: frozenset[str] = OWNER_SPEAKERS) -> bool:
+    """Whether a chat speaker is the owner: one of ``owner``, in any case and spacing."""
+    return speaker is not None and _name(speaker) in owner
 
 
 def others_share(memory: Memory, owner: frozenset[str] = OWNER_SPEAKERS) -> float | None:
-    """The share (0..1, by characters) of a chat memory's text that others wrote: lines whose
-    speaker is not the owner (``owner``: :func:`owner_names`).
+    """The share (0..1, by characters) of a chat memory's message text that others wrote:
+    messages whose speaker is not the owner (``owner``: :func:`owner_names`).
 
     None where that is not known: a memory that is not a chat (no speakers), or a chat whose
     export never marks the owner's messages (a WhatsApp export names everyone, the owner
     included, by name) while no name of the owner is set.  Chats stored before ``owner_speaks``
     was recorded count as marked when the owner speaks in the memory itself.
     """
-    speakers = [str(s) for s in memory.metadata.get("speakers") or []]
-    if not speakers:
+    lines = memory.chat_lines()
+    if not lines:
         return None
+    speakers = [str(s) for s in memory.metadata["speakers"]]
     marked = memory.metadata.get("owner_speaks")
     if marked is None:
-        marked = any(s.lower() in OWNER_SPEAKERS for s in speakers)
+        marked = any(is_owner(s) for s in speakers)
     # With the owner's names set, a chat that names everyone tells whose words are whose.
     if not marked and owner == OWNER_SPEAKERS:
         return None
-    total = others = 0
-    # A long message is stored in parts; a part that starts inside a message has no speaker
-    # line first: its text is taken as the first speaker's.
-    current = speakers[0]
-    for line in memory.text.split("\n"):
-        speaker = next((s for s in speakers if line.startswith(f"{s}: ")), None)
-        current = speaker if speaker is not None else current
-        total += len(line)
-        if " ".join(current.split()).lower() not in owner:
-            others += len(line)
+    # A part of a long message that starts inside it has no speaker line: its text is taken as
+    # the first speaker's (the window's speakers are listed in order of their first message).
+    total = sum(len(text) for _, text in lines)
+    others = sum(len(text) for speaker, text in lines if not is_owner(speaker or speakers[0], owner))
     return others / total if total else None

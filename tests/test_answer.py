@@ -560,7 +560,7 @@ def test_the_share_of_a_chat_that_others_wrote():
             1, MemoryType.EPISODIC, text, "chat", None, None, None, None, None, None, [], 0, 0, None, "", meta
         )
 
-    assert others_share(memory("me: hi there\nAna: hello", ["me", "Ana"])) == pytest.approx(10 / 22)
+    assert others_share(memory("me: hi there\nAna: hello", ["me", "Ana"])) == pytest.approx(5 / 13)
     assert others_share(memory("User: my bike is red", ["User"])) == 0.0
     # A part of a long message with no speaker line is the speaker's: here the assistant's.
     part = memory("so the ratio is one to ten", ["assistant"], owner_speaks=True)
@@ -569,6 +569,26 @@ def test_the_share_of_a_chat_that_others_wrote():
     assert others_share(memory("Ana: hello\nRui: hi", ["Ana", "Rui"], owner_speaks=False)) is None
     assert others_share(memory("assistant: hello", ["assistant"])) is None
     assert others_share(memory("A note I typed", [])) is None
+
+
+def test_a_chat_memory_reads_as_its_messages():
+    from secondme.memory import Memory
+
+    def memory(text: str, speakers: list[str]) -> Memory:
+        meta = {"speakers": speakers} if speakers else {}
+        return Memory(
+            1, MemoryType.EPISODIC, text, "chat", None, None, None, None, None, None, [], 0, 0, None, "", meta
+        )
+
+    # A part that starts inside a message comes first with no speaker; a line without a
+    # speaker continues the message before it; "Ana:" inside a message is not a new one.
+    part = memory("the end of a long reply\nAna: first line\nsecond line: Ana: here\nRui: ok", ["Ana", "Rui"])
+    assert part.chat_lines() == [
+        (None, "the end of a long reply"),
+        ("Ana", "first line second line: Ana: here"),
+        ("Rui", "ok"),
+    ]
+    assert memory("A note I typed\nwith two lines", []).chat_lines() == []
 
 
 def test_a_first_person_question_ranks_the_owner_s_own_message_first():

@@ -15,7 +15,7 @@ Anything else is left alone: a list of numbers without operators, a date, a time
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 _NUMBER = r"[$€£]?(?<![\w.,:/])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\d:/]|[.,]\d)%?"
 # What may follow a number before the operator: up to five words, an aside in brackets, and
@@ -29,11 +29,9 @@ _ASIDE = re.compile(r"\[\d+\]|\([^()\n]*\)")
 _TERM = re.compile(rf"(?P<operator>{_OPERATOR})?(?P<number>{_NUMBER})")
 
 
-def _value(number: str) -> Decimal | None:
-    try:
-        return Decimal(number.strip("$€£%").replace(",", ""))
-    except InvalidOperation:
-        return None
+def _value(number: str) -> Decimal:
+    # ``_NUMBER`` matched it: digits, separators and a decimal part only.
+    return Decimal(number.strip("$€£%").replace(",", ""))
 
 
 def _evaluate(terms: str) -> tuple[Decimal, int, bool] | None:
@@ -44,13 +42,14 @@ def _evaluate(terms: str) -> tuple[Decimal, int, bool] | None:
     sums: list[Decimal] = []
     places = 0
     separators = False
-    operators = 0
+    terms_seen = 0
     for match in _TERM.finditer(bare):
         number, operator = match.group("number"), (match.group("operator") or "").strip()
         value = _value(number)
-        if value is None or bool(sums) != bool(operator):
+        if bool(sums) != bool(operator):
             # Two numbers with no operator between them: a list, not a calculation.
             return None
+        terms_seen += 1
         separators = separators or "," in number
         exponent = value.as_tuple().exponent
         places = max(places, -exponent if isinstance(exponent, int) and exponent < 0 else 0)
@@ -60,9 +59,8 @@ def _evaluate(terms: str) -> tuple[Decimal, int, bool] | None:
             sums[-1] *= value
         else:
             sums.append(value if operator == "+" else -value)
-        operators += bool(operator)
-    if operators == 0:
-        return None
+    if terms_seen < 2:
+        return None  # fewer than two numbers outside the asides: no calculation
     return sum(sums, Decimal(0)), places, separators
 
 
@@ -79,16 +77,11 @@ def correct_arithmetic(text: str) -> str:
     """``text`` with the result of every calculation in it recomputed (see the module doc)."""
 
     def fix(match: re.Match[str]) -> str:
-        evaluated = _evaluate(match.group("terms"))
-        stated = _value(match.group("result"))
-        if evaluated is None or stated is None:
-            return match.group(0)
-        total, places, separators = evaluated
-        if total == stated:
-            return match.group(0)
-        result = _format(total, places, separators, match.group("result"))
-        start, end = match.span("result")
-        whole_start = match.start()
-        return match.group(0)[: start - whole_start] + result + match.group(0)[end - whole_start :]
+        whole, evaluated = match.group(0), _evaluate(match.group("terms"))
+        if evaluated is None or evaluated[0] == _value(match.group("result")):
+            return whole
+        result = _format(*evaluated, like=match.group("result"))
+        start, end = (match.start("result") - match.start(), match.end("result") - match.start())
+        return whole[:start] + result + whole[end:]
 
     return _CALCULATION.sub(fix, text)

@@ -43,16 +43,9 @@ _ADDRESSEE = re.compile(r"\b(?:you|your|yours|yourself|ya|u)\b", re.IGNORECASE)
 
 
 def speaker_lines(memory: Memory) -> list[tuple[str, str]]:
-    """A chat memory as (speaker, text) lines; a line without a known speaker continues the last."""
-    speakers = [str(s) for s in memory.metadata.get("speakers") or []]
-    lines: list[tuple[str, str]] = []
-    for line in memory.text.split("\n"):
-        speaker = next((s for s in speakers if line.startswith(f"{s}: ")), None)
-        if speaker is not None:
-            lines.append((speaker, line[len(speaker) + 2 :]))
-        elif lines:
-            lines[-1] = (lines[-1][0], f"{lines[-1][1]} {line}")
-    return lines
+    """A chat memory's messages as (speaker, text) (:meth:`Memory.chat_lines`), without the text
+    of a part that starts inside a message, whose speaker is not known."""
+    return [(speaker, text) for speaker, text in memory.chat_lines() if speaker is not None]
 
 
 def _stems(text: str) -> set[str]:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from secondme.answer.citations import content_words
-from secondme.owner import OWNER_SPEAKERS, about_the_owner
+from secondme.owner import OWNER_SPEAKERS, about_the_owner, is_owner
 from secondme.stemmer import porter_stem
 
 if TYPE_CHECKING:
@@ -38,7 +38,8 @@ RANK_PRIOR = 0.35
 #: words with the question but are often right).
 ALWAYS_KEEP = 2
 #: For a question in the first person, the owner's own messages ("me" in chat exports, "user"
-#: in a chat with an assistant) gain this much: what they said of themselves answers "my ...".
+#: in a chat with an assistant, or a name of ``search.owner_names``) gain this much: what they
+#: said of themselves answers "my ...".
 OWNER_WEIGHT = 0.8
 #: The weight of a chat participant's name among the question's words: names match every
 #: message that addresses the person ("Thanks, Melanie!"), so they say little about which
@@ -102,17 +103,9 @@ def stems(text: str) -> set[str]:
 
 def units_of(memory: Memory) -> list[Unit]:
     """A memory cut into units: chat messages (long ones into sentences, speaker kept) or sentences."""
-    speakers = [str(s) for s in memory.metadata.get("speakers") or []]
-    pieces: list[tuple[str | None, str]] = []
-    if speakers:
-        for line in memory.text.split("\n"):
-            speaker = next((s for s in speakers if line.startswith(f"{s}: ")), None)
-            if speaker is None and pieces:
-                pieces[-1] = (pieces[-1][0], f"{pieces[-1][1]} {line}")
-            else:
-                pieces.append((speaker, line[len(speaker) + 2 :] if speaker else line))
-    else:
-        pieces = [(None, paragraph) for paragraph in re.split(r"\n\s*\n|\n(?=[-*#] )", memory.text)]
+    pieces = memory.chat_lines() or [
+        (None, paragraph) for paragraph in re.split(r"\n\s*\n|\n(?=[-*#] )", memory.text)
+    ]
     units: list[Unit] = []
     for speaker, raw in pieces:
         body = " ".join(raw.split())
@@ -224,8 +217,7 @@ def select_evidence(
                 # A unit that shares only a name with the question is no evidence on its own.
                 unit.score = overlap + prior if shared - names else prior
             unit.score += meaning
-            speaker = " ".join((unit.speaker or "").split()).lower()
-            if owners_words and unit.score > prior and speaker in owner:
+            if owners_words and unit.score > prior and is_owner(unit.speaker, owner):
                 unit.score += owners_words  # only a unit that bears on the question at all
             candidates.append((unit.score, rank, unit))
     chosen: dict[int, list[Unit]] = {}

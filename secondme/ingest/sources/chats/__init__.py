@@ -21,7 +21,7 @@ from secondme.ingest.sources.base import (
     iso,
 )
 from secondme.memory import MemoryType, NewMemory
-from secondme.owner import OWNER_SPEAKERS
+from secondme.owner import is_owner
 
 __all__ = [
     "CHAT_FORMATS",
@@ -117,7 +117,7 @@ def drafts_from_messages(
     kept = [m for m in messages if _worth_remembering(m)]
     # Whether the owner's own messages are marked ("me", "user") anywhere in the conversation:
     # only then does a window without them hold only others' words.
-    owner_speaks = {m.conversation for m in kept if m.speaker.lower() in OWNER_SPEAKERS}
+    owner_speaks = {m.conversation for m in kept if is_owner(m.speaker)}
     for window in window_messages(kept):
         first, last = window[0], window[-1]
         speakers: list[str] = []
