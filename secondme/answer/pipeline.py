@@ -21,6 +21,7 @@ from secondme.answer.checks import (
 from secondme.answer.citations import IDK, attribute, is_abstention, parse_citations
 from secondme.answer.evidence import Excerpt, select_evidence
 from secondme.answer.prompt import build_prompt, system_message
+from secondme.answer.updates import drop_superseded
 from secondme.memory import Memory
 from secondme.owner import owner_names
 
@@ -53,6 +54,9 @@ class Answer:
     """The memories the answer cites, in citation order."""
     excerpts: list[Excerpt] = field(default_factory=list)
     """What of each memory the prompt showed."""
+    superseded: list[Excerpt] = field(default_factory=list)
+    """Older statements of what the question asks about now, left out of the prompt
+    (:func:`secondme.answer.updates.drop_superseded`)."""
     prompt_tokens: int | None = None
     """Tokens of the question's own part of the prompt (the system part is cached)."""
     when: timeparse.QuestionTime | None = None
@@ -68,6 +72,7 @@ class Answer:
             "abstained": self.abstained,
             "memories": [h.to_dict() for h in self.hits],
             "evidence": [{"id": e.memory.id, "text": e.text()} for e in self.excerpts],
+            "superseded": [{"id": e.memory.id, "text": e.text()} for e in self.superseded],
             "invalid_citations": self.invalid_citations,
             "citations_inferred": self.citations_inferred,
             "model": self.model,
@@ -138,6 +143,7 @@ class Prepared:
     started: float
     when: timeparse.QuestionTime | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    superseded: list[Excerpt] = field(default_factory=list)
     declined: Misattribution | None = None
     """Set when the memories tell what the question asks only of someone else (see
     :func:`check_subject`): the answer says so without asking the model."""
@@ -184,6 +190,8 @@ def prepare(
     similarity = _similarity_to(app, question) if semantic else None
     owner = owner_names(settings.search.owner_names)
     excerpts = select_evidence(question, hits, settings.answer.context_tokens, similarity, owner)
+    # "What is my rent?": only the newest of the memories that state it reaches the model.
+    excerpts, superseded = drop_superseded(question, when, excerpts)
     messages = build_prompt(
         question,
         core,
@@ -195,7 +203,16 @@ def prepare(
         span=when.span,
     )
     prepared = Prepared(
-        question, core, hits, excerpts, messages, system, started, when=when, declined=declined
+        question,
+        core,
+        hits,
+        excerpts,
+        messages,
+        system,
+        started,
+        when=when,
+        superseded=superseded,
+        declined=declined,
     )
     prepared.timings["retrieve_s"] = time.perf_counter() - started
     return prepared
@@ -301,6 +318,7 @@ def generate(
             prompt=messages,
             misattribution=declined,
             excerpts=excerpts,
+            superseded=prepared.superseded,
             when=when,
         )
     if prime and hasattr(llm, "prime"):
@@ -356,6 +374,7 @@ def generate(
         misattribution=wrong_person,
         cited=[by_id[i] for i in valid],
         excerpts=excerpts,
+        superseded=prepared.superseded,
         prompt_tokens=count_tokens(llm, messages[-1]["content"]),
         when=when,
     )

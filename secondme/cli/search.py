@@ -158,6 +158,12 @@ def ask(
                 f"  [{hit.memory.id}] score {hit.score:.4f}  bm25 #{hit.keyword_rank or '-'}  "
                 f"vector #{hit.vector_rank or '-'}  {snippet(hit.memory.text, 50)}"
             )
+        if result.superseded:
+            typer.echo("\nSuperseded (older statements of what was asked, left out of the prompt):")
+            for excerpt in result.superseded:
+                memory = excerpt.memory
+                when = (memory.occurred_at or memory.recorded_at or "")[:10]
+                typer.echo(f"  [{memory.id}] {when}  {snippet(memory.text, 60)}")
         timing = "  ".join(f"{k} {v:.2f}" for k, v in result.timings.items())
         typer.echo(f"\nModel: {result.model or '-'}   {timing}")
 

@@ -1,0 +1,83 @@
+"""Knowledge updates: older statements of a value the question asks about now are set aside.
+
+"What is my cholesterol?" with "cholesterol 210" (July) and "cholesterol down to 185"
+(November) both in the evidence: the rules say the newest holds, yet the default 1.5B model
+answers from the memory that repeats the question's words best, whatever its date or place in
+the list (measured with ``bench/updates_probe.py``: 210, Carla for the manager, the older
+personal best).  So for a question about the current state of one thing, the evidence keeps
+only the newest of the memories that bear on it as strongly as the best one does; those from
+earlier days are *superseded* and stay out of the prompt (``mem ask --json`` lists them).
+
+It applies to a question that asks for the newest (:attr:`QuestionTime.order` ``"latest"``)
+about one thing: in the first person or with "currently"/"now", opening with a question word,
+and not asking for a total, a comparison or a list across memories ("total", "compared to",
+"both", "all the").  Third-person questions about a chat's participants in the present tense
+("What do Melanie's kids like?") are mostly lists gathered across sessions and are left alone.
+"""
+
+from __future__ import annotations
+
+import re
+
+from secondme.answer.evidence import Excerpt
+from secondme.owner import about_the_owner
+from secondme.timeparse import QuestionTime
+
+#: A memory bears on the question "as strongly" when its best unit scores at least this share of
+#: the best unit of all the evidence.
+STRONG_SHARE = 0.75
+
+_QUESTION_WORD = re.compile(r"^\W*(?:what|what's|who|who's|where|where's|which|when|how)\b", re.IGNORECASE)
+_NOW = re.compile(r"\b(?:currently|current|now|at the moment|these days|still)\b", re.IGNORECASE)
+# A question that gathers over several memories: sums, comparisons, lists, "each" and "both".
+_GATHERS = re.compile(
+    r"\b(?:total|sum|combined|altogether|in all|together|compared|comparison|difference|"
+    r"more|less|fewer|than|between|each|every|both|all|list|simultaneously|so far|ever)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_current_value(question: str, when: QuestionTime | None) -> bool:
+    """True for a question about the current state of one thing ("What is my rent?", "When did
+    I last see Ana?", "Where is the painting hanging now?")."""
+    if when is None or when.order != "latest":
+        return False
+    if not _QUESTION_WORD.match(question) or _GATHERS.search(question):
+        return False
+    return about_the_owner(question) or bool(_NOW.search(question))
+
+
+def _strength(excerpt: Excerpt) -> float:
+    return max((unit.score for unit in excerpt.units), default=0.0)
+
+
+def _moment(excerpt: Excerpt) -> str:
+    memory = excerpt.memory
+    return memory.occurred_at or memory.valid_from or memory.recorded_at or ""
+
+
+def drop_superseded(
+    question: str, when: QuestionTime | None, excerpts: list[Excerpt]
+) -> tuple[list[Excerpt], list[Excerpt]]:
+    """(kept, superseded): for a question about a current value (:func:`asks_current_value`),
+    the memories that bear on it as strongly as the best one and are from an earlier day than
+    the newest of them; else nothing is superseded.  A memory's date is when it happened, else
+    when it was noted."""
+    if len(excerpts) < 2 or not asks_current_value(question, when):
+        return excerpts, []
+    top = max(_strength(e) for e in excerpts)
+    if top <= 0:
+        return excerpts, []
+    strong = [e for e in excerpts if _strength(e) >= STRONG_SHARE * top]
+    if len(strong) < 2:
+        return excerpts, []
+    newest = max(strong, key=lambda e: (_moment(e), e.memory.id))
+    # Only an earlier day: the messages of one conversation (a chat is stored in windows) are
+    # not updates of each other ("a collar for a Golden Retriever like Max", then "a nylon
+    # collar for Max": the second does not replace the breed).
+    day = _moment(newest)[:10]
+    superseded = [e for e in strong if _moment(e)[:10] < day]
+    if not superseded:
+        return excerpts, []
+    gone = {id(e) for e in superseded}
+    return [e for e in excerpts if id(e) not in gone], superseded
