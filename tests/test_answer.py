@@ -838,3 +838,20 @@ def test_default_model_writes_a_total_out_and_the_sum_is_right(default_llm):
     )
     assert "1,998" in result.answer, (result.draft, result.answer)
     assert set(result.citations) == {1, 2}
+
+
+def test_a_citation_of_a_memory_that_does_not_hold_the_answer_is_moved_to_the_one_that_does():
+    app = Secondme()
+    work = app.set_core("work", "I work as a data engineer at Farfetch.")
+    birthday, _ = app.add(NewMemory("My sister Marta's birthday is 14 August."))
+    # The default model answered this with the core memory's id: the answer's words are elsewhere.
+    result = ask_question(app, "When is Marta's birthday?", llm=Scripted(f"14 August [{work.id}]."))
+    assert result.answer == f"14 August [{birthday.id}]." and result.citations == [birthday.id]
+    assert result.citations_inferred and result.draft == f"14 August [{work.id}]."
+    # A cited memory that holds the answer's words stands, and so does a paraphrase that no
+    # memory holds, and an answer with no words of its own ("Yes").
+    kept = ask_question(app, "When is Marta's birthday?", llm=Scripted(f"14 August [{birthday.id}]."))
+    assert kept.citations == [birthday.id] and not kept.citations_inferred
+    for said in (f"In the summer [{work.id}].", f"Yes [{work.id}]."):
+        same = ask_question(app, "Is Marta's birthday in August?", llm=Scripted(said))
+        assert same.answer == said and same.citations == [work.id]

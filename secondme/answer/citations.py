@@ -58,3 +58,41 @@ def attribute(answer: str, memories: list[Memory]) -> list[int]:
         return []
     top = best[0][0]
     return [memory_id for overlap, memory_id in best if overlap == top][:3]
+
+
+def unsupported_citations(
+    answer: str, question: str, cited: list[Memory], shown: list[Memory]
+) -> list[int] | None:
+    """Better citations for an answer whose cited memories hold none of its own words.
+
+    The answer's own words are those not already in the question, numbers and words of four
+    letters or more ("14 August" for "When is Marta's birthday?").  When none of the cited
+    memories holds any of them and other memories shown to the model do, those are returned
+    (small models sometimes cite the memory next to the one they used: "14 August [2]" from a
+    core memory about work).  None when the citations stand: some cited memory holds an own
+    word, the answer has no own words, or no other memory holds them either (a paraphrase is
+    not second-guessed).
+    """
+    own = content_words(CITATION.sub(" ", answer)) - content_words(question)
+    # Numbers and longer words only: "yes" or "ok" is in many memories and says nothing.
+    own = {word for word in own if word.isdigit() or len(word) >= 4}
+    if not own or not cited or any(own & content_words(memory.text) for memory in cited):
+        return None
+    found = attribute(" ".join(sorted(own)), [m for m in shown if m not in cited])
+    return found or None
+
+
+def recite(answer: str, ids: list[int]) -> str:
+    """``answer`` with its citation markers replaced by ``ids``, where its first marker was."""
+    marker = "".join(f"[{i}]" for i in ids)
+    placed = False
+
+    def swap(match: re.Match[str]) -> str:
+        nonlocal placed
+        if placed:
+            return ""
+        placed = True
+        return marker
+
+    text = CITATION.sub(swap, answer)
+    return re.sub(r"[ \t]+([.,;:!?])", r"\1", re.sub(r"[ \t]{2,}", " ", text)).strip()

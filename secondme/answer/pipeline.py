@@ -18,7 +18,14 @@ from secondme.answer.checks import (
     says_nothing,
     tidy_answer,
 )
-from secondme.answer.citations import IDK, attribute, is_abstention, parse_citations
+from secondme.answer.citations import (
+    IDK,
+    attribute,
+    is_abstention,
+    parse_citations,
+    recite,
+    unsupported_citations,
+)
 from secondme.answer.evidence import Excerpt, select_evidence
 from secondme.answer.prompt import build_prompt, system_message
 from secondme.answer.updates import drop_superseded
@@ -352,6 +359,12 @@ def generate(
         # it repeats, and say that the citations were inferred.
         valid = attribute(text, shown + core)
         inferred = bool(valid)
+    else:
+        # Cited memories that hold none of the answer's own words, where others shown do: the
+        # model cited a neighbour of the memory it used.
+        better = unsupported_citations(text, question, [by_id[i] for i in valid], shown + core)
+        if better:
+            text, valid, inferred = recite(text, better), better, True
     wrong_person = None
     if not abstained and settings.answer.check_attribution:
         wrong_person = check_attribution(question, text, shown)
