@@ -129,7 +129,7 @@ def test_mem_ask_explain_shows_what_was_superseded():
     assert "Superseded" in result.stdout and "[1] 2023-08-01  Rent is 850 euros" in result.stdout
 
 
-def test_messages_of_one_day_do_not_supersede_each_other():
+def test_messages_of_one_sitting_do_not_supersede_each_other():
     app = Secondme()
     breed = _excerpt(app, "A collar that would suit a Golden Retriever like Max?", "2023-05-25T10:02:00", 1.5)
     collar = _excerpt(
@@ -138,3 +138,9 @@ def test_messages_of_one_day_do_not_supersede_each_other():
     question = "What breed is my dog?"
     kept, gone = drop_superseded(question, question_time(question, TODAY), [breed, collar])
     assert gone == [] and kept == [breed, collar]
+    # Another conversation later the same day is an update ("worn them 4 times", then 6).
+    four = _excerpt(app, "I've worn my new Converse 4 times.", "2023-05-30T17:45:00", 1.7)
+    six = _excerpt(app, "That's 6 times I've worn the Converse now.", "2023-05-30T22:16:00", 1.5)
+    question = "How many times have I worn my new Converse?"
+    kept, gone = drop_superseded(question, question_time(question, TODAY), [four, six])
+    assert gone == [four] and kept == [six]

@@ -6,7 +6,7 @@ answers from the memory that repeats the question's words best, whatever its dat
 the list (measured with ``bench/updates_probe.py``: 210, Carla for the manager, the older
 personal best).  So for a question about the current state of one thing, the evidence keeps
 only the newest of the memories that bear on it as strongly as the best one does; those from
-earlier days are *superseded* and stay out of the prompt (``mem ask --json`` lists them).
+an earlier sitting are *superseded* and stay out of the prompt (``mem ask --json`` lists them).
 
 It applies to a question that asks for the newest (:attr:`QuestionTime.order` ``"latest"``)
 about one thing: in the first person or with "currently"/"now", opening with a question word,
@@ -18,14 +18,18 @@ and not asking for a total, a comparison or a list across memories ("total", "co
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from secondme.answer.evidence import Excerpt
 from secondme.owner import about_the_owner
+from secondme.retrieve import memory_moment
 from secondme.timeparse import QuestionTime
 
 #: A memory bears on the question "as strongly" when its best unit scores at least this share of
 #: the best unit of all the evidence.
 STRONG_SHARE = 0.75
+#: Statements closer in time than this are one sitting (one conversation), not an update.
+SITTING = timedelta(hours=1)
 
 _QUESTION_WORD = re.compile(r"^\W*(?:what|what's|who|who's|where|where's|which|when|how)\b", re.IGNORECASE)
 _NOW = re.compile(r"\b(?:currently|current|now|at the moment|these days|still)\b", re.IGNORECASE)
@@ -56,12 +60,22 @@ def _moment(excerpt: Excerpt) -> str:
     return memory.occurred_at or memory.valid_from or memory.recorded_at or ""
 
 
+def _older(excerpt: Excerpt, newest: Excerpt) -> bool:
+    before, after = memory_moment(excerpt.memory), memory_moment(newest.memory)
+    if before is None or after is None:
+        return False
+    try:
+        return after - before >= SITTING
+    except TypeError:  # one with a time zone, one without: not comparable
+        return False
+
+
 def drop_superseded(
     question: str, when: QuestionTime | None, excerpts: list[Excerpt]
 ) -> tuple[list[Excerpt], list[Excerpt]]:
     """(kept, superseded): for a question about a current value (:func:`asks_current_value`),
-    the memories that bear on it as strongly as the best one and are from an earlier day than
-    the newest of them; else nothing is superseded.  A memory's date is when it happened, else
+    the memories that bear on it as strongly as the best one and are at least :data:`SITTING`
+    older than the newest of them; else nothing is superseded.  A memory's date is when it happened, else
     when it was noted."""
     if len(excerpts) < 2 or not asks_current_value(question, when):
         return excerpts, []
@@ -72,11 +86,10 @@ def drop_superseded(
     if len(strong) < 2:
         return excerpts, []
     newest = max(strong, key=lambda e: (_moment(e), e.memory.id))
-    # Only an earlier day: the messages of one conversation (a chat is stored in windows) are
-    # not updates of each other ("a collar for a Golden Retriever like Max", then "a nylon
-    # collar for Max": the second does not replace the breed).
-    day = _moment(newest)[:10]
-    superseded = [e for e in strong if _moment(e)[:10] < day]
+    # Only what is at least an hour older: the messages of one sitting (a chat is stored in
+    # windows) are not updates of each other ("a collar for a Golden Retriever like Max", then
+    # "a nylon collar for Max": the second does not replace the breed).
+    superseded = [e for e in strong if e is not newest and _older(e, newest)]
     if not superseded:
         return excerpts, []
     gone = {id(e) for e in superseded}
