@@ -41,7 +41,8 @@ def test_which_questions_ask_for_a_current_value(question, expected):
 
 
 def _excerpt(app: Secondme, text: str, when: str | None, score: float) -> Excerpt:
-    memory, _ = app.add(NewMemory(text, type=MemoryType.EPISODIC, occurred_at=when))
+    kind = MemoryType.EPISODIC if when else MemoryType.SEMANTIC
+    memory, _ = app.add(NewMemory(text, type=kind, occurred_at=when))
     return Excerpt(memory=memory, rank=0, units=[Unit(index=0, text=text, score=score)])
 
 
@@ -144,3 +145,13 @@ def test_messages_of_one_sitting_do_not_supersede_each_other():
     question = "How many times have I worn my new Converse?"
     kept, gone = drop_superseded(question, question_time(question, TODAY), [four, six])
     assert gone == [four] and kept == [six]
+
+
+def test_a_fact_noted_today_does_not_supersede_what_happened():
+    app = Secondme()
+    dinner = _excerpt(app, "Had dinner with Ana and Pedro at Taberna.", "2025-06-14T19:30:00", 1.4)
+    climbing = _excerpt(app, "Saw Ana at the climbing gym in Alcantara.", "2025-10-21T18:00:00", 1.3)
+    phone = _excerpt(app, "Ana Costa's clinic phone number is +351 21 555 0142.", None, 1.5)
+    question = "When did I last see Ana?"
+    kept, gone = drop_superseded(question, question_time(question, TODAY), [dinner, climbing, phone])
+    assert gone == [dinner] and kept == [climbing, phone]

@@ -60,6 +60,10 @@ def _moment(excerpt: Excerpt) -> str:
     return memory.occurred_at or memory.valid_from or memory.recorded_at or ""
 
 
+def _happened(excerpt: Excerpt) -> bool:
+    return bool(excerpt.memory.occurred_at or excerpt.memory.valid_from)
+
+
 def _older(excerpt: Excerpt, newest: Excerpt) -> bool:
     before, after = memory_moment(excerpt.memory), memory_moment(newest.memory)
     if before is None or after is None:
@@ -75,21 +79,26 @@ def drop_superseded(
 ) -> tuple[list[Excerpt], list[Excerpt]]:
     """(kept, superseded): for a question about a current value (:func:`asks_current_value`),
     the memories that bear on it as strongly as the best one and are at least :data:`SITTING`
-    older than the newest of them; else nothing is superseded.  A memory's date is when it happened, else
-    when it was noted."""
+    older than the newest of them; else nothing is superseded.  Events (dated when they
+    happened) are compared with events, facts (dated when they were noted) with facts."""
     if len(excerpts) < 2 or not asks_current_value(question, when):
         return excerpts, []
     top = max(_strength(e) for e in excerpts)
     if top <= 0:
         return excerpts, []
     strong = [e for e in excerpts if _strength(e) >= STRONG_SHARE * top]
-    if len(strong) < 2:
-        return excerpts, []
-    newest = max(strong, key=lambda e: (_moment(e), e.memory.id))
-    # Only what is at least an hour older: the messages of one sitting (a chat is stored in
-    # windows) are not updates of each other ("a collar for a Golden Retriever like Max", then
-    # "a nylon collar for Max": the second does not replace the breed).
-    superseded = [e for e in strong if e is not newest and _older(e, newest)]
+    # Events (dated when they happened) update events, and facts (dated when they were noted)
+    # update facts: a phone number noted today does not replace the visits to the dentist.
+    superseded: list[Excerpt] = []
+    for dated in (True, False):
+        group = [e for e in strong if _happened(e) is dated]
+        if len(group) < 2:
+            continue
+        newest = max(group, key=lambda e: (_moment(e), e.memory.id))
+        # Only what is at least an hour older: the messages of one sitting (a chat is stored in
+        # windows) are not updates of each other ("a collar for a Golden Retriever like Max",
+        # then "a nylon collar for Max": the second does not replace the breed).
+        superseded += [e for e in group if e is not newest and _older(e, newest)]
     if not superseded:
         return excerpts, []
     gone = {id(e) for e in superseded}
