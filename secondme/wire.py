@@ -14,6 +14,7 @@ from secondme.memory import Memory, MemoryType
 
 if TYPE_CHECKING:
     from secondme.answer import Answer
+    from secondme.answer.evidence import Excerpt
     from secondme.retrieve import Hit
     from secondme.service import DoctorReport
 
@@ -59,6 +60,28 @@ def hit_in(data: dict[str, Any]) -> Hit:
     )
 
 
+def excerpt_out(excerpt: Excerpt) -> dict[str, Any]:
+    """What of one memory a prompt showed, as JSON."""
+    return {
+        "memory": memory_out(excerpt.memory),
+        "rank": excerpt.rank,
+        "whole": excerpt.whole,
+        "units": [{"index": u.index, "text": u.text, "speaker": u.speaker} for u in excerpt.units],
+    }
+
+
+def excerpt_in(data: dict[str, Any]) -> Excerpt:
+    """The excerpt :func:`excerpt_out` wrote."""
+    from secondme.answer.evidence import Excerpt, Unit
+
+    return Excerpt(
+        memory_in(data["memory"]),
+        data["rank"],
+        [Unit(u["index"], u["text"], u["speaker"]) for u in data["units"]],
+        whole=data["whole"],
+    )
+
+
 def answer_out(answer: Answer) -> dict[str, Any]:
     """An answer as JSON, prompt and draft included."""
     wrong = answer.misattribution
@@ -78,15 +101,8 @@ def answer_out(answer: Answer) -> dict[str, Any]:
         if wrong is None
         else {"asked_about": wrong.asked_about, "said_by": wrong.said_by, "memory_id": wrong.memory_id},
         "cited": [memory_out(m) for m in answer.cited],
-        "excerpts": [
-            {
-                "memory": memory_out(e.memory),
-                "rank": e.rank,
-                "whole": e.whole,
-                "units": [{"index": u.index, "text": u.text, "speaker": u.speaker} for u in e.units],
-            }
-            for e in answer.excerpts
-        ],
+        "excerpts": [excerpt_out(e) for e in answer.excerpts],
+        "superseded": [excerpt_out(e) for e in answer.superseded],
         "prompt_tokens": answer.prompt_tokens,
         "when": answer.when.to_dict() if answer.when else None,
     }
@@ -95,7 +111,6 @@ def answer_out(answer: Answer) -> dict[str, Any]:
 def answer_in(data: dict[str, Any]) -> Answer:
     """The answer :func:`answer_out` wrote."""
     from secondme.answer import Answer, Misattribution
-    from secondme.answer.evidence import Excerpt, Unit
     from secondme.timeparse import QuestionTime
 
     wrong = data["misattribution"]
@@ -114,15 +129,8 @@ def answer_in(data: dict[str, Any]) -> Answer:
         draft=data["draft"],
         misattribution=None if wrong is None else Misattribution(**wrong),
         cited=[memory_in(m) for m in data.get("cited", [])],
-        excerpts=[
-            Excerpt(
-                memory_in(e["memory"]),
-                e["rank"],
-                [Unit(u["index"], u["text"], u["speaker"]) for u in e["units"]],
-                whole=e["whole"],
-            )
-            for e in data.get("excerpts", [])
-        ],
+        excerpts=[excerpt_in(e) for e in data.get("excerpts", [])],
+        superseded=[excerpt_in(e) for e in data.get("superseded", [])],
         prompt_tokens=data.get("prompt_tokens"),
         when=None
         if when is None

@@ -155,3 +155,21 @@ def test_a_fact_noted_today_does_not_supersede_what_happened():
     question = "When did I last see Ana?"
     kept, gone = drop_superseded(question, question_time(question, TODAY), [dinner, climbing, phone])
     assert gone == [dinner] and kept == [climbing, phone]
+
+
+def test_what_was_superseded_travels_to_the_daemon_s_clients():
+    import json
+
+    from secondme.wire import answer_in, answer_out
+
+    app = Secondme()
+    for text, when in (
+        ("Rent is 850 euros a month.", "2023-08-01"),
+        ("The rent went up to 920 euros.", "2025-08-01"),
+    ):
+        app.add(NewMemory(text, type=MemoryType.EPISODIC, occurred_at=f"{when}T12:00:00"))
+    answer = generate(app, prepare(app, "How much is my rent?", today=TODAY), None)
+    assert [e.memory.id for e in answer.superseded] == [1]
+    again = answer_in(json.loads(json.dumps(answer_out(answer))))
+    assert again.to_dict()["superseded"] == answer.to_dict()["superseded"]
+    assert [e.memory.id for e in again.excerpts] == [2]
