@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -12,6 +12,9 @@ from secondme.cli.memories import _types, _when
 from secondme.cli.options import JsonOpt, KOpt, SinceOpt, TypeOpt, UntilOpt
 from secondme.cli.output import emit_json, snippet
 from secondme.errors import InputError
+
+if TYPE_CHECKING:
+    from secondme.memory import Memory
 
 ModeOpt = Annotated[
     str, typer.Option("--mode", help="hybrid (default), keyword (BM25 only) or vector (vectors only).")
@@ -142,11 +145,7 @@ def ask(
         # The streamed words were the model's; the check that overrules them gets the last word.
         typer.echo(f"\nChecked: {result.answer}")
     if result.cited:
-        typer.echo("\nSources:")
-        for memory in result.cited:
-            memory_id = memory.id
-            when = (memory.occurred_at or memory.recorded_at or "")[:10]
-            typer.echo(f"  [{memory_id}] {when}  {snippet(memory.text, 70)}")
+        _list_memories("Sources:", result.cited, 70)
     if result.invalid_citations:
         typer.echo(
             f"(ignored citations of memories that were not given: {result.invalid_citations})", err=True
@@ -159,13 +158,20 @@ def ask(
                 f"vector #{hit.vector_rank or '-'}  {snippet(hit.memory.text, 50)}"
             )
         if result.superseded:
-            typer.echo("\nSuperseded (older statements of what was asked, left out of the prompt):")
-            for excerpt in result.superseded:
-                memory = excerpt.memory
-                when = (memory.occurred_at or memory.recorded_at or "")[:10]
-                typer.echo(f"  [{memory.id}] {when}  {snippet(memory.text, 60)}")
+            _list_memories(
+                "Superseded (older statements of what was asked, left out of the prompt):",
+                [e.memory for e in result.superseded],
+                60,
+            )
         timing = "  ".join(f"{k} {v:.2f}" for k, v in result.timings.items())
         typer.echo(f"\nModel: {result.model or '-'}   {timing}")
+
+
+def _list_memories(title: str, memories: list[Memory], width: int) -> None:
+    typer.echo(f"\n{title}")
+    for memory in memories:
+        when = (memory.occurred_at or memory.recorded_at or "")[:10]
+        typer.echo(f"  [{memory.id}] {when}  {snippet(memory.text, width)}")
 
 
 def register(app: typer.Typer) -> None:
