@@ -175,3 +175,17 @@ def test_what_was_superseded_travels_to_the_daemon_s_clients():
     again = answer_in(json.loads(json.dumps(answer_out(answer))))
     assert again.to_dict()["superseded"] == answer.to_dict()["superseded"]
     assert [e.memory.id for e in again.excerpts] == [2]
+
+
+def test_a_count_of_separate_events_is_not_superseded_but_a_stated_count_is():
+    app = Secondme()
+    dune = _excerpt(app, "Finished reading Dune, what a book.", "2025-03-02T21:00:00", 1.4)
+    piranesi = _excerpt(app, "Finished reading Piranesi on the train.", "2025-06-10T08:00:00", 1.3)
+    question = "How many books have I read?"
+    kept, gone = drop_superseded(question, question_time(question, TODAY), [dune, piranesi])
+    assert gone == [] and kept == [dune, piranesi]
+    four = _excerpt(app, "I've worn my new Converse four times already.", "2025-02-01T12:00:00", 1.6)
+    sixth = _excerpt(app, "Wore the Converse again, the sixth time.", "2025-05-01T12:00:00", 1.4)
+    question = "How many times have I worn my new Converse?"
+    kept, gone = drop_superseded(question, question_time(question, TODAY), [four, sixth])
+    assert gone == [four] and kept == [sixth]

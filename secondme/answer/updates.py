@@ -41,6 +41,15 @@ _GATHERS = re.compile(
 )
 
 
+_HOW_MUCH = re.compile(r"^\W*how\s+(?:many|much)\b", re.IGNORECASE)
+# A stated amount: "4 times", "four projects", "twice", "my fifth painting".
+_AMOUNT = re.compile(
+    r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|once|twice|"
+    r"second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|dozen)\b",
+    re.IGNORECASE,
+)
+
+
 def asks_current_value(question: str, when: QuestionTime | None) -> bool:
     """True for a question about the current state of one thing ("What is my rent?", "When did
     I last see Ana?", "Where is the painting hanging now?")."""
@@ -87,6 +96,10 @@ def drop_superseded(
     if top <= 0:
         return excerpts, []
     strong = [e for e in excerpts if _strength(e) >= STRONG_SHARE * top]
+    if _HOW_MUCH.match(question):
+        # "How many books have I read?" counts separate events; only statements of an amount
+        # ("I've worn them 4 times", "my fifth project") update each other.
+        strong = [e for e in strong if _AMOUNT.search(e.text())]
     # Events (dated when they happened) update events, and facts (dated when they were noted)
     # update facts: a phone number noted today does not replace the visits to the dentist.
     superseded: list[Excerpt] = []
