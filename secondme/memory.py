@@ -138,6 +138,11 @@ class Memory:
         """True unless another memory superseded this one."""
         return self.superseded_by is None
 
+    @property
+    def is_event(self) -> bool:
+        """Dated by when it happened (an event), not only by when it was noted (a fact)."""
+        return bool(self.occurred_at or self.valid_from)
+
     def chat_lines(self) -> list[tuple[str | None, str]]:
         """A chat memory's messages as (speaker, text); empty for a memory that is not a chat.
 

@@ -121,10 +121,10 @@ def system_message(core: list[Memory], max_chars: int) -> dict[str, str]:
     return {"role": "system", "content": system}
 
 
-def _in_time_order(memories: list[Memory], newest_first: bool) -> list[Memory]:
-    # Events by when they happened; facts without an event time (noted when stored) after them.
-    events = [m for m in memories if m.occurred_at or m.valid_from]
-    facts = [m for m in memories if not (m.occurred_at or m.valid_from)]
+def in_time_order(memories: list[Memory], newest_first: bool) -> list[Memory]:
+    """Events by when they happened, then facts by when they were noted (the prompt's order)."""
+    events = [m for m in memories if m.is_event]
+    facts = [m for m in memories if not m.is_event]
     events.sort(key=lambda m: (m.occurred_at or m.valid_from or "", m.id), reverse=newest_first)
     facts.sort(key=lambda m: (m.recorded_at or "", m.id), reverse=newest_first)
     return events + facts
@@ -164,10 +164,10 @@ def build_prompt(
     asks_when_last = newest_first and bool(_WHEN.match(question))
     if excerpts is not None:
         text_of = {e.memory.id: e.text() for e in excerpts}
-        shown = _in_time_order([e.memory for e in excerpts], newest_first)
+        shown = in_time_order([e.memory for e in excerpts], newest_first)
     else:
         text_of = {h.memory.id: _cut(h.memory.text, max_chars) for h in hits}
-        shown = _in_time_order([h.memory for h in hits], newest_first)
+        shown = in_time_order([h.memory for h in hits], newest_first)
     counted = ""
     age_of: dict[int, str] = {}
     if span:

@@ -21,6 +21,7 @@ import re
 from datetime import timedelta
 
 from secondme.answer.evidence import Excerpt
+from secondme.answer.prompt import in_time_order
 from secondme.owner import about_the_owner
 from secondme.retrieve import memory_moment
 from secondme.timeparse import QuestionTime
@@ -64,15 +65,6 @@ def _strength(excerpt: Excerpt) -> float:
     return max((unit.score for unit in excerpt.units), default=0.0)
 
 
-def _moment(excerpt: Excerpt) -> str:
-    memory = excerpt.memory
-    return memory.occurred_at or memory.valid_from or memory.recorded_at or ""
-
-
-def _happened(excerpt: Excerpt) -> bool:
-    return bool(excerpt.memory.occurred_at or excerpt.memory.valid_from)
-
-
 def _older(excerpt: Excerpt, newest: Excerpt) -> bool:
     before, after = memory_moment(excerpt.memory), memory_moment(newest.memory)
     if before is None or after is None:
@@ -104,14 +96,16 @@ def drop_superseded(
     # update facts: a phone number noted today does not replace the visits to the dentist.
     superseded: list[Excerpt] = []
     for dated in (True, False):
-        group = [e for e in strong if _happened(e) is dated]
+        group = [e for e in strong if e.memory.is_event is dated]
         if len(group) < 2:
             continue
-        newest = max(group, key=lambda e: (_moment(e), e.memory.id))
+        # The order the prompt lists them in: by when they happened, else when they were noted.
+        newest = in_time_order([e.memory for e in group], newest_first=True)[0]
+        newest_excerpt = next(e for e in group if e.memory is newest)
         # Only what is at least an hour older: the messages of one sitting (a chat is stored in
         # windows) are not updates of each other ("a collar for a Golden Retriever like Max",
         # then "a nylon collar for Max": the second does not replace the breed).
-        superseded += [e for e in group if e is not newest and _older(e, newest)]
+        superseded += [e for e in group if e is not newest_excerpt and _older(e, newest_excerpt)]
     if not superseded:
         return excerpts, []
     gone = {id(e) for e in superseded}
