@@ -53,6 +53,7 @@ class SearchSettings:
     vector_weight: float = 0.7
     owner_boost: float = 4.0
     owner_names: str = ""
+    neighbour_weight: float = 0.5
     include_superseded: bool = False
 
 

@@ -168,3 +168,25 @@ class Memory:
         data = asdict(self)
         data["type"] = self.type.value
         return data
+
+
+@dataclass(frozen=True)
+class ChatPlace:
+    """Where a chat window sits in its chat: its conversation and when it starts and ends."""
+
+    id: int
+    conversation: str | None
+    start: str | None
+    end: str | None
+
+    @classmethod
+    def of(cls, memory: Memory) -> ChatPlace:
+        """The place of a chat memory (start and end from its metadata, else its time)."""
+        meta = memory.metadata
+        conversation = meta.get("conversation")
+        return cls(
+            id=memory.id,
+            conversation=str(conversation) if conversation is not None else None,
+            start=str(meta.get("start") or memory.occurred_at or "") or None,
+            end=str(meta.get("end") or memory.occurred_at or "") or None,
+        )

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
-from secondme.memory import Memory
+from secondme.memory import ChatPlace, Memory
 from secondme.owner import OWNER_SPEAKERS, about_the_owner, others_share, owner_names
 from secondme.timeparse import QuestionTime
 
@@ -27,6 +27,8 @@ class Hit:
     vector_rank: int | None = None
     distance: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    neighbour_of: int | None = None
+    """The memory this chat window was raised for being next to (``search.neighbour_weight``)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form used by ``mem search --json``."""
@@ -42,6 +44,7 @@ class Hit:
             "source_ref": m.source_ref,
             "keyword_rank": self.keyword_rank,
             "vector_rank": self.vector_rank,
+            "neighbour_of": self.neighbour_of,
         }
 
 
@@ -82,6 +85,12 @@ class KeywordStore(Protocol):
         """The memories with these ids (missing ids are left out)."""
         ...
 
+    def chat_windows_near(
+        self, memories: list[Memory], reach: timedelta, filters: Filters
+    ) -> dict[int, list[ChatPlace]]:
+        """Per chat window: the windows of the same file starting within ``reach`` of it."""
+        ...
+
 
 #: ``vector_search(query, n, filters)``: the nearest memories as (id, distance) pairs.
 VectorSearch = Callable[[str, int, "Filters"], list[tuple[int, float]]]
@@ -97,6 +106,9 @@ PERIOD_BOOST = 8.0
 RELATIVE_BOOST = 0.5
 #: For "two weeks before X": memories dated within this many days of the implied date count.
 RELATIVE_SLACK_DAYS = 4
+#: How far before a chat window's start the one before it can start: a window holds a few
+#: messages (``WINDOW_CHARS``), each at most a sitting's gap after the last.
+WINDOW_SPAN = timedelta(hours=6)
 
 
 def search(
@@ -115,7 +127,10 @@ def search(
     ``store`` gives BM25 matches and memories, ``vector_search`` the nearest neighbours (None:
     keyword only).  ``when`` (from :func:`secondme.timeparse.question_time`) raises memories
     dated in the period the question names.  For a question about the owner ("where did I
-    ..."), what others wrote in chats counts for less (``settings.owner_boost``).
+    ..."), what others wrote in chats counts for less (``settings.owner_boost``).  In hybrid
+    mode, a chat window right before or after a strong match in the same sitting is raised by
+    ``settings.neighbour_weight`` of that match's score: an exchange often runs over two
+    windows, the question's words in one and the answer in the next.
     """
     n = max(settings.candidates, k * 3)
     keyword: list[tuple[int, float]] = []
@@ -138,6 +153,13 @@ def search(
         scores = _weigh_others(scores, memories, settings.owner_boost, owner_names(settings.owner_names))
     if boosting or owner_first:
         ranked = sorted(scores, key=lambda i: (-scores[i], i))
+    lifted_by: dict[int, int] = {}
+    if mode == "hybrid" and settings.neighbour_weight > 0 and ranked:
+        top = ranked[: k * 2]
+        memories.update(store.get_many([i for i in top if i not in memories]))
+        scores, lifted_by = _lift_neighbours(scores, top, memories, store, filters, settings.neighbour_weight)
+        ranked = sorted(scores, key=lambda i: (-scores[i], i))
+        memories.update(store.get_many([i for i in ranked[: k * 2] if i not in memories]))
     distances = dict(vector)
     keyword_rank = {memory_id: rank for rank, memory_id in enumerate(keyword_ids, start=1)}
     vector_rank = {memory_id: rank for rank, memory_id in enumerate(vector_ids, start=1)}
@@ -153,6 +175,7 @@ def search(
                 keyword_rank=keyword_rank.get(memory_id),
                 vector_rank=vector_rank.get(memory_id),
                 distance=distances.get(memory_id),
+                neighbour_of=lifted_by.get(memory_id),
             )
         )
         if len(hits) == k:
@@ -208,6 +231,72 @@ def _weigh_others(
         if share and memory_id in weighed:
             weighed[memory_id] /= 1.0 + boost * share
     return weighed
+
+
+def chat_neighbours(place: ChatPlace, near: list[ChatPlace], gap: timedelta) -> list[int]:
+    """The windows right before and after a chat window in its chat, within one sitting.
+
+    ``near`` holds windows of the same file around it (:meth:`chat_windows_near`); of those in
+    the same conversation, in time order, the one just before counts when it ended at most
+    ``gap`` before ``place`` started, and the one just after when it started at most ``gap``
+    after ``place`` ended.
+    """
+    same = [p for p in near if p.conversation == place.conversation and p.id != place.id]
+    same.append(place)
+    try:
+        order = sorted(same, key=lambda p: (_moment(p.start) or datetime.min, p.id))
+    except TypeError:  # aware and naive times in one chat: a mixed export; no neighbours
+        return []
+    at = order.index(place)
+    found = []
+    if at > 0 and _within(_moment(place.start), _moment(order[at - 1].end), gap):
+        found.append(order[at - 1].id)
+    if at + 1 < len(order) and _within(_moment(order[at + 1].start), _moment(place.end), gap):
+        found.append(order[at + 1].id)
+    return found
+
+
+def _moment(value: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _within(later: datetime | None, earlier: datetime | None, gap: timedelta) -> bool:
+    if later is None or earlier is None:
+        return False
+    try:
+        return later - earlier <= gap
+    except TypeError:  # one aware and one naive time: not one sitting
+        return False
+
+
+def _lift_neighbours(
+    scores: dict[int, float],
+    top: list[int],
+    memories: dict[int, Memory],
+    store: KeywordStore,
+    filters: Filters,
+    weight: float,
+) -> tuple[dict[int, float], dict[int, int]]:
+    # Each window next to one of the top matches gains ``weight`` x that match's score (the
+    # best such neighbour's, when both sides qualify).  The raise is computed from the scores
+    # before any raise, so windows do not lift each other along a chat.
+    from secondme.ingest.sources.chats import SITTING_GAP
+
+    lift: dict[int, tuple[float, int]] = {}
+    chats = [memories[i] for i in top if i in memories and memories[i].source_kind == "chat"]
+    around = store.chat_windows_near(chats, WINDOW_SPAN + SITTING_GAP, filters) if chats else {}
+    for memory in chats:
+        memory_id = memory.id
+        for neighbour in chat_neighbours(ChatPlace.of(memory), around.get(memory_id, []), SITTING_GAP):
+            if scores[memory_id] > lift.get(neighbour, (0.0, 0))[0]:
+                lift[neighbour] = (scores[memory_id], memory_id)
+    raised = dict(scores)
+    for memory_id, (score, _source) in lift.items():
+        raised[memory_id] = scores.get(memory_id, 0.0) + weight * score
+    return raised, {memory_id: source for memory_id, (_score, source) in lift.items()}
 
 
 def _vault_only(filters: Filters) -> bool:

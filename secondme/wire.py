@@ -43,6 +43,7 @@ def hit_out(hit: Hit) -> dict[str, Any]:
         "vector_rank": hit.vector_rank,
         "distance": hit.distance,
         "extra": hit.extra,
+        "neighbour_of": hit.neighbour_of,
     }
 
 
@@ -57,6 +58,7 @@ def hit_in(data: dict[str, Any]) -> Hit:
         vector_rank=data["vector_rank"],
         distance=data["distance"],
         extra=data["extra"],
+        neighbour_of=data.get("neighbour_of"),
     )
 
 

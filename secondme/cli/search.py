@@ -153,9 +153,10 @@ def ask(
     if explain:
         typer.echo("\nRetrieved:")
         for hit in result.hits:
+            beside = f"  next to [{hit.neighbour_of}]" if hit.neighbour_of is not None else ""
             typer.echo(
                 f"  [{hit.memory.id}] score {hit.score:.4f}  bm25 #{hit.keyword_rank or '-'}  "
-                f"vector #{hit.vector_rank or '-'}  {snippet(hit.memory.text, 50)}"
+                f"vector #{hit.vector_rank or '-'}{beside}  {snippet(hit.memory.text, 50)}"
             )
         if result.superseded:
             _list_memories(

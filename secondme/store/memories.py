@@ -8,7 +8,7 @@ import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from sqlite_utils import Database
 
 from secondme import timeparse
 from secondme.errors import InputError, NotFoundError, StoreError
-from secondme.memory import Memory, MemoryType, NewMemory, content_hash
+from secondme.memory import ChatPlace, Memory, MemoryType, NewMemory, content_hash
 from secondme.store.db import describe
 
 # Words too common to help a keyword search; the vector side still sees them.
@@ -662,6 +662,62 @@ class MemoryStore:
             raise describe(exc, self.path or Path("secondme.db")) from None
         return [(int(i), float(r)) for i, r in rows]
 
+    def chat_windows_near(
+        self, memories: Sequence[Memory], reach: timedelta, filters: Filters
+    ) -> dict[int, list[ChatPlace]]:
+        """For each chat window in ``memories``: the places of the chat memories of the same
+        file that ``filters`` allow and that start within ``reach`` of its start (itself
+        included).
+
+        Memories that are not windows of a chat file get nothing.  Windows of one file whose
+        ranges overlap are looked up together, so a sitting costs one query.
+        """
+        by_path: dict[str, list[tuple[datetime, Memory]]] = {}
+        for memory in memories:
+            path, sep, _refs = (memory.source_ref or "").rpartition("#")
+            if memory.source_kind != "chat" or not sep or not path or not memory.occurred_at:
+                continue
+            try:
+                start = datetime.fromisoformat(memory.occurred_at)
+            except ValueError:
+                continue
+            by_path.setdefault(path, []).append((start, memory))
+        where, params = filters.sql()
+        # The time range decides which rows are read: any other index (the source's, the
+        # superseded flag's) would scan every window of a long chat, or every memory.
+        sql = (
+            "SELECT m.id, json_extract(m.metadata, '$.conversation'), "
+            "COALESCE(json_extract(m.metadata, '$.start'), m.occurred_at), "
+            "COALESCE(json_extract(m.metadata, '$.end'), m.occurred_at) "
+            "FROM memories m INDEXED BY idx_memories_occurred "
+            "WHERE m.occurred_at >= ? AND m.occurred_at <= ? "
+            f"AND m.source_kind = 'chat' AND m.source_ref >= ? AND m.source_ref < ?{where}"
+        )
+        found: dict[int, list[ChatPlace]] = {}
+        for path, starts in by_path.items():
+            try:
+                starts.sort(key=lambda pair: (pair[0], pair[1].id))
+            except TypeError:  # aware and naive times in one file: look each one up alone
+                pass
+            group: list[tuple[datetime, Memory]] = []
+            for pair in [*starts, None]:
+                if pair is not None and group and _joins(group[-1][0], pair[0], reach):
+                    group.append(pair)
+                    continue
+                if group:
+                    low, high = group[0][0] - reach, group[-1][0] + reach
+                    rows = self.conn.execute(
+                        sql, [low.isoformat(), high.isoformat(), path + "#", path + "$", *params]
+                    ).fetchall()
+                    near = [
+                        ChatPlace(int(i), None if c is None else str(c), start, end)
+                        for i, c, start, end in rows
+                    ]
+                    for _start, memory in group:
+                        found[memory.id] = near
+                group = [pair] if pair is not None else []
+        return found
+
     def predecessors(self, memory_id: int) -> list[Memory]:
         """The memories that ``memory_id`` superseded, oldest first."""
         rows = self.conn.execute(
@@ -786,6 +842,13 @@ _SIGNATURE_SQL = (
     "(m.content_hash || '|' || m.type || '|' || COALESCE(m.occurred_at, m.recorded_at) || '|' "
     "|| (m.superseded_by IS NULL))"
 )
+
+
+def _joins(last: datetime, start: datetime, reach: timedelta) -> bool:
+    try:
+        return start - last <= 2 * reach
+    except TypeError:
+        return False
 
 
 def _like_prefix(prefix: str) -> str:

@@ -25,6 +25,7 @@ from secondme.owner import is_owner
 
 __all__ = [
     "CHAT_FORMATS",
+    "SITTING_GAP",
     "ChatsSource",
     "detect_chat_format",
     "drafts_from_messages",
@@ -48,11 +49,14 @@ CHAT_FORMATS: dict[str, str] = {
 #: The most text one chat memory holds.  A few messages each: the embedder reads 256 tokens at
 #: most, a short window is about one topic, and it fits the answer prompt without cutting.
 WINDOW_CHARS = 400
+#: A pause longer than this between two messages ends a sitting: the next message starts a new
+#: window, and search does not treat the windows on either side as one exchange.
+SITTING_GAP = timedelta(minutes=30)
 
 
 def window_messages(
     messages: Iterable[ChatMessage],
-    gap: timedelta = timedelta(minutes=30),
+    gap: timedelta = SITTING_GAP,
     max_chars: int | None = None,
 ) -> list[list[ChatMessage]]:
     """Group consecutive messages of one conversation into windows.
