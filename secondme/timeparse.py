@@ -15,6 +15,14 @@ from secondme.errors import InputError
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%S"
 
 _WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+#: Weekday names as people shorten them in chats ("last Fri", "last Tues."), to the day's index.
+_WEEKDAY_NAMES = {name: i for i, name in enumerate(_WEEKDAYS)} | {
+    short: i
+    for i, shorts in enumerate(
+        (("mon",), ("tue", "tues"), ("wed",), ("thu", "thur", "thurs"), ("fri",), ("sat",), ("sun",))
+    )
+    for short in shorts
+}
 _UNITS = ("minute", "hour", "day", "week", "month", "year")
 _AGO = re.compile(r"^(\d+|a|an|one|two|three)\s+(minute|hour|day|week|month|year)s?\s+ago$")
 _WORD_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3}
@@ -119,7 +127,7 @@ _RELATIVE = re.compile(
     r"|(?P<tomorrow>tomorrow)"
     r"|(?P<ago>" + _COUNT + r"\s+(?P<unit>day|week|month|year)s?\s+ago)"
     r"|(?P<few>a few (?P<few_unit>day|week|month|year)s ago)"
-    r"|(?P<lastday>last (?P<weekday>" + "|".join(_WEEKDAYS) + r"))"
+    r"|(?P<lastday>last (?P<weekday>" + "|".join(sorted(_WEEKDAY_NAMES, key=len, reverse=True)) + r"))"
     r"|(?P<span>(?P<which>last|next|this) (?P<span_unit>week|weekend|month|year))"
     r")\b",
     re.IGNORECASE,
@@ -175,7 +183,7 @@ def _resolve(match: re.Match[str], moment: datetime) -> str | None:
     if match.group("few"):
         return f"a few {match.group('few_unit').lower()}s before {human_date(day)}"
     if match.group("lastday"):
-        target = _WEEKDAYS.index(match.group("weekday").lower())
+        target = _WEEKDAY_NAMES[match.group("weekday").lower()]
         back = (day.weekday() - target) % 7 or 7
         return human_date(day - timedelta(days=back))
     which, unit = match.group("which").lower(), match.group("span_unit").lower()
