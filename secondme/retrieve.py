@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -88,7 +89,7 @@ class KeywordStore(Protocol):
     def chat_windows_near(
         self, memories: list[Memory], reach: timedelta, filters: Filters
     ) -> dict[int, list[ChatPlace]]:
-        """Per chat window: the windows of the same file starting within ``reach`` of it."""
+        """Per chat window: the windows of the same chat starting within ``reach`` of it."""
         ...
 
 
@@ -236,7 +237,7 @@ def _weigh_others(
 def chat_neighbours(place: ChatPlace, near: list[ChatPlace], gap: timedelta) -> list[int]:
     """The windows right before and after a chat window in its chat, within one sitting.
 
-    ``near`` holds windows of the same file around it (:meth:`chat_windows_near`); of those in
+    ``near`` holds windows of the same chat around it (:meth:`chat_windows_near`); of those in
     the same conversation, in time order, the one just before counts when it ended at most
     ``gap`` before ``place`` started, and the one just after when it started at most ``gap``
     after ``place`` ended.
@@ -256,6 +257,7 @@ def chat_neighbours(place: ChatPlace, near: list[ChatPlace], gap: timedelta) -> 
     return found
 
 
+@functools.lru_cache(maxsize=4096)
 def _moment(value: str | None) -> datetime | None:
     try:
         return datetime.fromisoformat(value) if value else None

@@ -665,14 +665,14 @@ class MemoryStore:
     def chat_windows_near(
         self, memories: Sequence[Memory], reach: timedelta, filters: Filters
     ) -> dict[int, list[ChatPlace]]:
-        """For each chat window in ``memories``: the places of the chat memories of the same
-        file that ``filters`` allow and that start within ``reach`` of its start (itself
-        included).
+        """For each chat window in ``memories``: the places of the windows of the same chat (file
+        and conversation) that ``filters`` allow and that start within ``reach`` of its start
+        (itself included).
 
-        Memories that are not windows of a chat file get nothing.  Windows of one file whose
+        Memories that are not windows of a chat file get nothing.  Windows of one chat whose
         ranges overlap are looked up together, so a sitting costs one query.
         """
-        by_path: dict[str, list[tuple[datetime, Memory]]] = {}
+        by_chat: dict[tuple[str, str | None], list[tuple[datetime, Memory]]] = {}
         for memory in memories:
             path, sep, _refs = (memory.source_ref or "").rpartition("#")
             if memory.source_kind != "chat" or not sep or not path or not memory.occurred_at:
@@ -681,23 +681,23 @@ class MemoryStore:
                 start = datetime.fromisoformat(memory.occurred_at)
             except ValueError:
                 continue
-            by_path.setdefault(path, []).append((start, memory))
+            by_chat.setdefault((path, ChatPlace.of(memory).conversation), []).append((start, memory))
         where, params = filters.sql()
         # The time range decides which rows are read: any other index (the source's, the
         # superseded flag's) would scan every window of a long chat, or every memory.
         sql = (
-            "SELECT m.id, json_extract(m.metadata, '$.conversation'), "
-            "COALESCE(json_extract(m.metadata, '$.start'), m.occurred_at), "
+            "SELECT m.id, COALESCE(json_extract(m.metadata, '$.start'), m.occurred_at), "
             "COALESCE(json_extract(m.metadata, '$.end'), m.occurred_at) "
             "FROM memories m INDEXED BY idx_memories_occurred "
             "WHERE m.occurred_at >= ? AND m.occurred_at <= ? "
-            f"AND m.source_kind = 'chat' AND m.source_ref >= ? AND m.source_ref < ?{where}"
+            "AND m.source_kind = 'chat' AND m.source_ref >= ? AND m.source_ref < ? "
+            f"AND CAST(json_extract(m.metadata, '$.conversation') AS TEXT) IS ?{where}"
         )
         found: dict[int, list[ChatPlace]] = {}
-        for path, starts in by_path.items():
+        for (path, conversation), starts in by_chat.items():
             try:
                 starts.sort(key=lambda pair: (pair[0], pair[1].id))
-            except TypeError:  # aware and naive times in one file: look each one up alone
+            except TypeError:  # aware and naive times in one chat: look each one up alone
                 pass
             group: list[tuple[datetime, Memory]] = []
             for pair in [*starts, None]:
@@ -707,12 +707,10 @@ class MemoryStore:
                 if group:
                     low, high = group[0][0] - reach, group[-1][0] + reach
                     rows = self.conn.execute(
-                        sql, [low.isoformat(), high.isoformat(), path + "#", path + "$", *params]
+                        sql,
+                        [low.isoformat(), high.isoformat(), path + "#", path + "$", conversation, *params],
                     ).fetchall()
-                    near = [
-                        ChatPlace(int(i), None if c is None else str(c), start, end)
-                        for i, c, start, end in rows
-                    ]
+                    near = [ChatPlace(int(i), conversation, start, end) for i, start, end in rows]
                     for _start, memory in group:
                         found[memory.id] = near
                 group = [pair] if pair is not None else []
