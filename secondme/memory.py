@@ -186,7 +186,7 @@ class ChatPlace:
         conversation = meta.get("conversation")
         return cls(
             id=memory.id,
-            conversation=str(conversation) if conversation is not None else None,
-            start=str(meta.get("start") or memory.occurred_at or "") or None,
-            end=str(meta.get("end") or memory.occurred_at or "") or None,
+            conversation=None if conversation is None else str(conversation),
+            start=meta.get("start") or memory.occurred_at,
+            end=meta.get("end") or memory.occurred_at,
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -10,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from secondme.memory import ChatPlace, Memory
 from secondme.owner import OWNER_SPEAKERS, about_the_owner, others_share, owner_names
-from secondme.timeparse import QuestionTime
+from secondme.timeparse import QuestionTime, parse_iso
 
 if TYPE_CHECKING:
     # Only for annotations: the daemon's client builds Hits without loading the store.
@@ -187,11 +186,9 @@ def search(
 def memory_moment(memory: Memory) -> datetime | None:
     """When a memory happened (else when it was noted), or None."""
     for value in (memory.occurred_at, memory.valid_from, memory.recorded_at):
-        if value:
-            try:
-                return datetime.fromisoformat(value)
-            except ValueError:
-                continue
+        moment = parse_iso(value)
+        if moment is not None:
+            return moment
     return None
 
 
@@ -245,24 +242,16 @@ def chat_neighbours(place: ChatPlace, near: list[ChatPlace], gap: timedelta) -> 
     same = [p for p in near if p.conversation == place.conversation and p.id != place.id]
     same.append(place)
     try:
-        order = sorted(same, key=lambda p: (_moment(p.start) or datetime.min, p.id))
+        order = sorted(same, key=lambda p: (parse_iso(p.start) or datetime.min, p.id))
     except TypeError:  # aware and naive times in one chat: a mixed export; no neighbours
         return []
     at = order.index(place)
     found = []
-    if at > 0 and _within(_moment(place.start), _moment(order[at - 1].end), gap):
+    if at > 0 and _within(parse_iso(place.start), parse_iso(order[at - 1].end), gap):
         found.append(order[at - 1].id)
-    if at + 1 < len(order) and _within(_moment(order[at + 1].start), _moment(place.end), gap):
+    if at + 1 < len(order) and _within(parse_iso(order[at + 1].start), parse_iso(place.end), gap):
         found.append(order[at + 1].id)
     return found
-
-
-@functools.lru_cache(maxsize=4096)
-def _moment(value: str | None) -> datetime | None:
-    try:
-        return datetime.fromisoformat(value) if value else None
-    except ValueError:
-        return None
 
 
 def _within(later: datetime | None, earlier: datetime | None, gap: timedelta) -> bool:

@@ -6,6 +6,7 @@ and read as the user wrote them.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,6 +32,20 @@ _WORD_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3}
 def now() -> datetime:
     """The current local time, to the second."""
     return datetime.now().replace(microsecond=0)
+
+
+@functools.lru_cache(maxsize=4096)
+def parse_iso(value: str | None) -> datetime | None:
+    """A stored ISO time as a datetime; None for no value or one that is not ISO.
+
+    Cached: search compares the same few window times many times over.
+    """
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 def to_local_naive(value: datetime) -> datetime:

@@ -163,3 +163,11 @@ def test_span_text_counts_calendar_days_weeks_and_months(start, end, unit, expec
     from secondme.timeparse import span_text
 
     assert span_text(start, end, unit) == expected
+
+
+def test_parse_iso_reads_stored_times_and_refuses_others() -> None:
+    from secondme.timeparse import parse_iso
+
+    assert parse_iso("2023-05-08T13:56:00") == datetime(2023, 5, 8, 13, 56)
+    assert parse_iso("2023-05-08T13:56:00+01:00").utcoffset() is not None
+    assert parse_iso("8 May 2023") is None and parse_iso("") is None and parse_iso(None) is None

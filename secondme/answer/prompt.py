@@ -57,18 +57,9 @@ Question: How much did I spend on the flights and the hotel together?
 Answer: $420 + $180 = $600 [64][71]."""
 
 
-def _parse(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
-
-
 def event_moment(memory: Memory) -> datetime | None:
     """When a memory's event happened, where it says (the date its prompt line shows)."""
-    return _parse(memory.occurred_at)
+    return timeparse.parse_iso(memory.occurred_at)
 
 
 def memory_date(memory: Memory) -> str:
@@ -78,7 +69,7 @@ def memory_date(memory: Memory) -> str:
         return timeparse.human_date(moment)
     if memory.occurred_at:
         return memory.occurred_at
-    noted = _parse(memory.recorded_at)
+    noted = timeparse.parse_iso(memory.recorded_at)
     return f"noted {timeparse.human_date(noted)}" if noted else "date unknown"
 
 

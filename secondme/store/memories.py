@@ -675,13 +675,9 @@ class MemoryStore:
         by_chat: dict[tuple[str, str | None], list[tuple[datetime, Memory]]] = {}
         for memory in memories:
             path, sep, _refs = (memory.source_ref or "").rpartition("#")
-            if memory.source_kind != "chat" or not sep or not path or not memory.occurred_at:
-                continue
-            try:
-                start = datetime.fromisoformat(memory.occurred_at)
-            except ValueError:
-                continue
-            by_chat.setdefault((path, ChatPlace.of(memory).conversation), []).append((start, memory))
+            start = timeparse.parse_iso(memory.occurred_at)
+            if memory.source_kind == "chat" and sep and path and start is not None:
+                by_chat.setdefault((path, ChatPlace.of(memory).conversation), []).append((start, memory))
         where, params = filters.sql()
         # The time range decides which rows are read: any other index (the source's, the
         # superseded flag's) would scan every window of a long chat, or every memory.
@@ -695,25 +691,13 @@ class MemoryStore:
         )
         found: dict[int, list[ChatPlace]] = {}
         for (path, conversation), starts in by_chat.items():
-            try:
-                starts.sort(key=lambda pair: (pair[0], pair[1].id))
-            except TypeError:  # aware and naive times in one chat: look each one up alone
-                pass
-            group: list[tuple[datetime, Memory]] = []
-            for pair in [*starts, None]:
-                if pair is not None and group and _joins(group[-1][0], pair[0], reach):
-                    group.append(pair)
-                    continue
-                if group:
-                    low, high = group[0][0] - reach, group[-1][0] + reach
-                    rows = self.conn.execute(
-                        sql,
-                        [low.isoformat(), high.isoformat(), path + "#", path + "$", conversation, *params],
-                    ).fetchall()
-                    near = [ChatPlace(int(i), conversation, start, end) for i, start, end in rows]
-                    for _start, memory in group:
-                        found[memory.id] = near
-                group = [pair] if pair is not None else []
+            for group in _overlapping(starts, reach):
+                low, high = group[0][0] - reach, group[-1][0] + reach
+                rows = self.conn.execute(
+                    sql, [low.isoformat(), high.isoformat(), path + "#", path + "$", conversation, *params]
+                ).fetchall()
+                near = [ChatPlace(int(i), conversation, start, end) for i, start, end in rows]
+                found.update((memory.id, near) for _start, memory in group)
         return found
 
     def predecessors(self, memory_id: int) -> list[Memory]:
@@ -842,11 +826,22 @@ _SIGNATURE_SQL = (
 )
 
 
-def _joins(last: datetime, start: datetime, reach: timedelta) -> bool:
+def _overlapping(
+    starts: list[tuple[datetime, Memory]], reach: timedelta
+) -> list[list[tuple[datetime, Memory]]]:
+    """Windows in time order, grouped where their ``reach`` ranges overlap (aware and naive
+    times in one chat: each window alone)."""
     try:
-        return start - last <= 2 * reach
+        ordered = sorted(starts, key=lambda pair: (pair[0], pair[1].id))
+        groups = [[ordered[0]]]
+        for pair in ordered[1:]:
+            if pair[0] - groups[-1][-1][0] <= 2 * reach:
+                groups[-1].append(pair)
+            else:
+                groups.append([pair])
     except TypeError:
-        return False
+        return [[pair] for pair in starts]
+    return groups
 
 
 def _like_prefix(prefix: str) -> str:
