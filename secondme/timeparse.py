@@ -371,7 +371,12 @@ def question_time(question: str, today: datetime) -> QuestionTime:
         count = _count(raw_count) if raw_count else 1
         phrase = match.group(0)
         if unit == "weekend":
-            saturday = day - timedelta(days=(day.weekday() - 5) % 7 or 7) if which != "this" else day
+            if which == "this":
+                # The weekend under way, else the coming one ("What should I cook this weekend?"
+                # on a Tuesday): a plan, whose period holds no memory yet.
+                saturday = day + timedelta(days=5 - day.weekday())
+            else:
+                saturday = day - timedelta(days=(day.weekday() - 5) % 7 or 7)
             since, until = saturday, _end_of_day(saturday + timedelta(days=1))
         elif which == "this":
             if unit == "day":

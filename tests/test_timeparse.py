@@ -72,6 +72,8 @@ NOW = datetime(2023, 6, 14, 10, 30)  # a Wednesday
         ("Which concerts did I see in March?", datetime(2023, 3, 1), datetime(2023, 3, 31, 23, 59, 59)),
         ("What did I start in 2021?", datetime(2021, 1, 1), datetime(2021, 12, 31, 23, 59, 59)),
         ("What did I do last weekend?", datetime(2023, 6, 10), datetime(2023, 6, 11, 23, 59, 59)),
+        # On a Wednesday "this weekend" is the coming one, not today and tomorrow.
+        ("What should I cook this weekend?", datetime(2023, 6, 17), datetime(2023, 6, 18, 23, 59, 59)),
     ],
 )
 def test_periods_in_questions_parse_to_ranges(question, since, until):
@@ -102,6 +104,19 @@ def test_periods_in_questions_parse_to_ranges(question, since, until):
 )
 def test_latest_and_earliest_questions(question, order):
     assert question_time(question, NOW).order == order
+
+
+@pytest.mark.parametrize(
+    ("today", "saturday"),
+    [
+        (datetime(2023, 6, 17, 9), datetime(2023, 6, 17)),  # a Saturday: this one
+        (datetime(2023, 6, 18, 9), datetime(2023, 6, 17)),  # a Sunday: the one under way
+        (datetime(2023, 6, 19, 9), datetime(2023, 6, 24)),  # a Monday: the coming one
+    ],
+)
+def test_this_weekend_is_the_one_under_way_or_coming(today, saturday):
+    when = question_time("Any plans for this weekend?", today)
+    assert (when.since, when.until) == (saturday, saturday + timedelta(days=1, hours=23, minutes=59, seconds=59))
 
 
 def test_questions_without_time_and_relative_to_an_event():
