@@ -239,6 +239,22 @@ def test_failed_question_is_recorded_not_dropped(locomo_file: Path, monkeypatch:
     assert run.mismatches() == []
 
 
+def test_a_conversation_that_fails_to_load_fails_its_questions(
+    locomo_file: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from secondme.eval import locomo
+
+    def broken(app: Any, conversation: Any) -> Any:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(locomo, "load_conversation", broken)
+    run = locomo.run_locomo(locomo_file, answers=False, embedding_cache=False, progress=False)
+    assert {r["error"] for r in run.records} == {"loading the conversation failed: OSError: disk full"}
+    assert len(run.records) == 4 * 3  # every question, every system: recorded, not dropped
+    assert run.params["memories"] == 0 and run.params["failed"] == 12
+    assert all(r["metrics"]["recall@10"] in (0.0, None) for r in run.records)
+
+
 # --- LongMemEval --------------------------------------------------------------------------------
 
 

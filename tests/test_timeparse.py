@@ -116,7 +116,8 @@ def test_latest_and_earliest_questions(question, order):
 )
 def test_this_weekend_is_the_one_under_way_or_coming(today, saturday):
     when = question_time("Any plans for this weekend?", today)
-    assert (when.since, when.until) == (saturday, saturday + timedelta(days=1, hours=23, minutes=59, seconds=59))
+    sunday_night = saturday + timedelta(days=1, hours=23, minutes=59, seconds=59)
+    assert (when.since, when.until) == (saturday, sunday_night)
 
 
 def test_questions_without_time_and_relative_to_an_event():

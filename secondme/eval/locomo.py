@@ -25,6 +25,7 @@ scored by LoCoMo's token F1 (:func:`secondme.eval.metrics.locomo_answer_score`);
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,11 +41,11 @@ from secondme.eval.runner import (
     SharedModels,
     Workspace,
     answer_question,
-    error_text,
     load_average,
+    load_home,
+    run_params,
     search_all,
     spread,
-    warm_up,
 )
 
 if TYPE_CHECKING:
@@ -206,16 +207,11 @@ def run_locomo(
             for conversation, numbered in plan:
                 bar.note(f"loading {conversation.sample_id}")
                 with workspace.home(conversation.sample_id, models) as app:
-                    load_started = time.perf_counter()
-                    try:
-                        turns_of = load_conversation(app, conversation)
-                        load_error = None
-                    except Exception as error:  # every question of it is recorded as failed
-                        turns_of, load_error = {}, f"loading the conversation failed: {error_text(error)}"
-                    ingest_s += time.perf_counter() - load_started
+                    turns_of, load_error, seconds = load_home(
+                        app, functools.partial(load_conversation, app, conversation), "the conversation"
+                    )
+                    ingest_s += seconds
                     memories += len(turns_of)
-                    if load_error is None:
-                        warm_up(app)
                     today = conversation.sessions[-1].date if conversation.sessions else None
                     bar.note(conversation.sample_id)
                     for index, question in numbered:
@@ -226,23 +222,19 @@ def run_locomo(
                         ):
                             recorder.add(record)
                         bar.advance()
-    elapsed = time.perf_counter() - started
-    params = {
-        "path": str(path) if path is not None else "default dev split",
-        "limit": limit,
-        "conversations": len(plan),
-        "questions": total,
-        "memories": memories,
-        "depth": DEPTH,
-        "answers": answers,
-        "answered": len(to_answer),
-        "failed": len(recorder.failed),
-        "ingest_s": round(ingest_s, 1),
-        "elapsed_s": round(elapsed, 1),
-        "embedding_cache": models.embedding_stats(),
-        "threads": models.threads(),
-        "load_average": {"start": load_at_start, "end": load_average()},
-    }
+    params = run_params(
+        path=path,
+        limit=limit,
+        counts={"conversations": len(plan), "questions": total, "memories": memories},
+        answered=len(to_answer),
+        recorder=recorder,
+        models=models,
+        ingest_s=ingest_s,
+        started=started,
+        load_at_start=load_at_start,
+        depth=DEPTH,
+        answers=answers,
+    )
     notes = [
         "each conversation is loaded into a fresh home through the chat pipeline "
         "(ChatMessage per turn with the session date, drafts_from_messages windows)",

@@ -24,6 +24,7 @@ rubric for a judge model, are not scored.  ``_abs`` questions are scored by abst
 
 from __future__ import annotations
 
+import functools
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,12 +47,12 @@ from secondme.eval.runner import (
     SharedModels,
     Workspace,
     answer_question,
-    error_text,
     limited,
     load_average,
+    load_home,
+    run_params,
     search_all,
     spread,
-    warm_up,
 )
 
 if TYPE_CHECKING:
@@ -169,37 +170,29 @@ def run_longmemeval(
             for position, question in enumerate(questions):
                 bar.note(f"loading {question.question_id}")
                 with workspace.home(question.question_id, models) as app:
-                    load_started = time.perf_counter()
-                    try:
-                        sessions_of = load_haystack(app, question)
-                        load_error = None
-                    except Exception as error:  # the question is recorded as failed
-                        sessions_of, load_error = {}, f"loading the haystack failed: {error_text(error)}"
-                    ingest_s += time.perf_counter() - load_started
+                    sessions_of, load_error, seconds = load_home(
+                        app, functools.partial(load_haystack, app, question), "the haystack"
+                    )
+                    ingest_s += seconds
                     memories += len(sessions_of)
-                    if load_error is None:
-                        warm_up(app)
                     bar.note(question.question_id)
                     answer = position in to_answer
                     for record in _question_records(app, models, question, sessions_of, load_error, answer):
                         recorder.add(record)
                 bar.advance()
-    elapsed = time.perf_counter() - started
-    params = {
-        "path": str(path) if path is not None else "default dev split",
-        "limit": limit,
-        "questions": len(questions),
-        "memories": memories,
-        "depth": DEPTH,
-        "answers": answers,
-        "answered": len(to_answer),
-        "failed": len(recorder.failed),
-        "ingest_s": round(ingest_s, 1),
-        "elapsed_s": round(elapsed, 1),
-        "embedding_cache": models.embedding_stats(),
-        "threads": models.threads(),
-        "load_average": {"start": load_at_start, "end": load_average()},
-    }
+    params = run_params(
+        path=path,
+        limit=limit,
+        counts={"questions": len(questions), "memories": memories},
+        answered=len(to_answer),
+        recorder=recorder,
+        models=models,
+        ingest_s=ingest_s,
+        started=started,
+        load_at_start=load_at_start,
+        depth=DEPTH,
+        answers=answers,
+    )
     notes = [
         "each question's haystack is loaded into a fresh home through the chat pipeline "
         "(ChatMessage per turn with the session date, drafts_from_messages windows per session)",
