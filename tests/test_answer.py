@@ -329,6 +329,22 @@ def test_a_sentence_addressed_to_the_person_tells_of_them():
     assert support is not None and support.own > 0  # "you roasted": said to Joao, of Joao
 
 
+def test_a_sentence_that_calls_someone_by_name_tells_of_them():
+    from secondme.answer.checks import _about, subject_support
+
+    both = {"Marta Silva", "Joao"}
+    # Without "I" or "you", a reply that calls the other by name (or the start of it) is about them.
+    assert _about("Joao", "Wow, Mar, camping by the lake is the best!", both, "Joao") == {"Marta Silva"}
+    assert _about("Joao", "Camping by the lake is the best!", both, "Joao") == {"Joao"}
+    assert _about("Joao", "Thanks, Marta! I camped there too.", both, "Joao") == {"Joao"}
+    memories = chat_memories(
+        CAMPING_CHAT + "5/6/24, 09:08 - Joao: Wow, Marta, roasting marshmallows by the lake sounds perfect!\n"
+    )
+    # Joao's reaction to Marta's camping does not tell of Joao: the question is still declined.
+    support = subject_support("What did Joao roast on the campfire by the lake?", memories)
+    assert support is not None and support.own == 0 and support.other_person == "Marta"
+
+
 def test_ask_declines_without_the_model_when_only_someone_else_did_it():
     class NoModel:
         name = "none"

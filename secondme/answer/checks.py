@@ -40,6 +40,8 @@ _FIRST_PERSON = re.compile(r"\b(?:i|me|my|mine|myself|we|us|our|ours)\b", re.IGN
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 # "you're", "you've" match at "you" ("'" ends a word), as "I'm" matches the first person at "I".
 _ADDRESSEE = re.compile(r"\b(?:you|your|yours|yourself|ya|u)\b", re.IGNORECASE)
+# A capitalised word before a comma or "!": how chats call someone ("Wow, Mel, ...", "Thanks, Jon!").
+_VOCATIVE = re.compile(r"\b([A-Z][\w'-]*)\s*[,!]")
 
 
 def speaker_lines(memory: Memory) -> list[tuple[str, str]]:
@@ -64,13 +66,28 @@ def _speaks_of(name: str, text: str) -> bool:
     return False
 
 
+def _called(sentence: str, speaker: str, participants: set[str]) -> set[str]:
+    """The participants a sentence calls by name ("Wow, Mel, what a trip!", "Congrats, Jon!"):
+    their first name, or its first three letters or more, before a comma or "!"."""
+    words = set(_VOCATIVE.findall(sentence))
+    return {
+        p
+        for p in participants - {speaker}
+        if any(w == _first_name(p) or (len(w) >= 3 and _first_name(p).startswith(w)) for w in words)
+    }
+
+
 def _about(speaker: str, sentence: str, participants: set[str], person: str) -> set[str]:
     """Whom a chat sentence tells of: its speaker ("I ran a race"), or in a chat of two the one it
-    addresses ("you ran a race"), and the person asked about when it speaks of them."""
+    addresses ("you ran a race"), or without "I" and "you" the one it calls by name ("Wow,
+    Mel, family love is the best!" is said of Mel's family), and the person asked about when it
+    speaks of them."""
     others = participants - {speaker}
     first, second = bool(_FIRST_PERSON.search(sentence)), bool(_ADDRESSEE.search(sentence))
     # In a group chat "you" may be anyone: it counts for everyone but the speaker.
     about = others if second and not first else {speaker}
+    if not first and not second:
+        about = _called(sentence, speaker, participants) or about
     if _speaks_of(_first_name(person), sentence):
         about = about | {person}
     return about
