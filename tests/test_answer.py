@@ -330,8 +330,11 @@ def test_a_sentence_addressed_to_the_person_tells_of_them():
 
 
 def test_a_sentence_that_calls_someone_by_name_tells_of_them():
-    from secondme.answer.checks import _about, subject_support
+    from secondme.answer.checks import _about, _speaks_of, subject_support
 
+    # A name that ends the text is spoken of; one before a comma, "!" or "?" is called.
+    assert _speaks_of("Ana", "I saw Ana") and _speaks_of("Ana", "Ana ran a race")
+    assert not _speaks_of("Ana", "Thanks, Ana!") and not _speaks_of("Ana", "How was it, Ana?")
     both = {"Marta Silva", "Joao"}
     # Without "I" or "you", a reply that calls the other by name (or the start of it) is about them.
     assert _about("Joao", "Wow, Mar, camping by the lake is the best!", both, "Joao") == {"Marta Silva"}

@@ -40,8 +40,10 @@ _FIRST_PERSON = re.compile(r"\b(?:i|me|my|mine|myself|we|us|our|ours)\b", re.IGN
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 # "you're", "you've" match at "you" ("'" ends a word), as "I'm" matches the first person at "I".
 _ADDRESSEE = re.compile(r"\b(?:you|your|yours|yourself|ya|u)\b", re.IGNORECASE)
-# A capitalised word before a comma or "!": how chats call someone ("Wow, Mel, ...", "Thanks, Jon!").
-_VOCATIVE = re.compile(r"\b([A-Z][\w'-]*)\s*[,!]")
+# A name right before one of these calls someone rather than speaks of them ("Thanks, Ana!").
+_ADDRESS_MARKS = (",", "!", "?")
+# A capitalised word that calls someone ("Wow, Mel, ...", "Congrats, Jon!").
+_VOCATIVE = re.compile(rf"\b([A-Z][\w'-]*)[{''.join(_ADDRESS_MARKS)}]")
 
 
 def speaker_lines(memory: Memory) -> list[tuple[str, str]]:
@@ -61,7 +63,7 @@ def _first_name(speaker: str) -> str:
 def _speaks_of(name: str, text: str) -> bool:
     """True when ``text`` mentions ``name`` other than to address them ("Thanks, Ana!")."""
     for match in re.finditer(rf"\b{re.escape(name)}\b", text):
-        if text[match.end() : match.end() + 1] not in (",", "!", "?"):
+        if text[match.end() : match.end() + 1] not in _ADDRESS_MARKS:
             return True
     return False
 
@@ -84,10 +86,12 @@ def _about(speaker: str, sentence: str, participants: set[str], person: str) -> 
     speaks of them."""
     others = participants - {speaker}
     first, second = bool(_FIRST_PERSON.search(sentence)), bool(_ADDRESSEE.search(sentence))
-    # In a group chat "you" may be anyone: it counts for everyone but the speaker.
-    about = others if second and not first else {speaker}
-    if not first and not second:
-        about = _called(sentence, speaker, participants) or about
+    if second and not first:
+        about = others  # in a group chat "you" may be anyone: everyone but the speaker
+    elif not first and not second:
+        about = _called(sentence, speaker, participants) or {speaker}
+    else:
+        about = {speaker}
     if _speaks_of(_first_name(person), sentence):
         about = about | {person}
     return about

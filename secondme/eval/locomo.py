@@ -26,7 +26,6 @@ scored by LoCoMo's token F1 (:func:`secondme.eval.metrics.locomo_answer_score`);
 from __future__ import annotations
 
 import functools
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,12 +37,10 @@ from secondme.eval.runner import (
     EvalRun,
     Progress,
     Recorder,
+    RunCosts,
     SharedModels,
     Workspace,
     answer_question,
-    load_average,
-    load_home,
-    run_params,
     search_all,
     spread,
 )
@@ -189,15 +186,12 @@ def run_locomo(
     (:class:`~secondme.eval.runner.CachedEmbedder`).  A missing or malformed file raises
     :class:`~secondme.errors.InputError` before anything is loaded.
     """
-    started = time.perf_counter()
-    load_at_start = load_average()
+    costs = RunCosts()
     conversations = load_locomo(path)
     plan = select_questions(conversations, limit)
     total = sum(len(numbered) for _, numbered in plan)
     to_answer = spread(total, answer_limit) if answers else set()
     recorder = Recorder()
-    ingest_s = 0.0
-    memories = 0
     position = 0
     with Workspace() as workspace:
         models = SharedModels(workspace.settings(), answers, embedding_cache)
@@ -207,11 +201,9 @@ def run_locomo(
             for conversation, numbered in plan:
                 bar.note(f"loading {conversation.sample_id}")
                 with workspace.home(conversation.sample_id, models) as app:
-                    turns_of, load_error, seconds = load_home(
+                    turns_of, load_error = costs.load(
                         app, functools.partial(load_conversation, app, conversation), "the conversation"
                     )
-                    ingest_s += seconds
-                    memories += len(turns_of)
                     today = conversation.sessions[-1].date if conversation.sessions else None
                     bar.note(conversation.sample_id)
                     for index, question in numbered:
@@ -222,18 +214,15 @@ def run_locomo(
                         ):
                             recorder.add(record)
                         bar.advance()
-    params = run_params(
+    params = costs.params(
         path=path,
         limit=limit,
-        counts={"conversations": len(plan), "questions": total, "memories": memories},
-        answered=len(to_answer),
-        recorder=recorder,
-        models=models,
-        ingest_s=ingest_s,
-        started=started,
-        load_at_start=load_at_start,
+        counts={"conversations": len(plan), "questions": total},
         depth=DEPTH,
         answers=answers,
+        answered=len(to_answer),
+        failed=len(recorder.failed),
+        models=models,
     )
     notes = [
         "each conversation is loaded into a fresh home through the chat pipeline "

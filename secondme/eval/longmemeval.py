@@ -25,7 +25,6 @@ rubric for a judge model, are not scored.  ``_abs`` questions are scored by abst
 from __future__ import annotations
 
 import functools
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,13 +43,11 @@ from secondme.eval.runner import (
     EvalRun,
     Progress,
     Recorder,
+    RunCosts,
     SharedModels,
     Workspace,
     answer_question,
     limited,
-    load_average,
-    load_home,
-    run_params,
     search_all,
     spread,
 )
@@ -155,13 +152,10 @@ def run_longmemeval(
     all.  ``embedding_cache`` reuses vectors of texts embedded by earlier runs.  A missing or
     malformed file raises :class:`~secondme.errors.InputError` before anything is loaded.
     """
-    started = time.perf_counter()
-    load_at_start = load_average()
+    costs = RunCosts()
     questions = limited(load_longmemeval(path), limit)
     to_answer = spread(len(questions), answer_limit) if answers else set()
     recorder = Recorder()
-    ingest_s = 0.0
-    memories = 0
     with Workspace() as workspace:
         models = SharedModels(workspace.settings(), answers, embedding_cache)
         if answers:
@@ -170,28 +164,23 @@ def run_longmemeval(
             for position, question in enumerate(questions):
                 bar.note(f"loading {question.question_id}")
                 with workspace.home(question.question_id, models) as app:
-                    sessions_of, load_error, seconds = load_home(
+                    sessions_of, load_error = costs.load(
                         app, functools.partial(load_haystack, app, question), "the haystack"
                     )
-                    ingest_s += seconds
-                    memories += len(sessions_of)
                     bar.note(question.question_id)
                     answer = position in to_answer
                     for record in _question_records(app, models, question, sessions_of, load_error, answer):
                         recorder.add(record)
                 bar.advance()
-    params = run_params(
+    params = costs.params(
         path=path,
         limit=limit,
-        counts={"questions": len(questions), "memories": memories},
-        answered=len(to_answer),
-        recorder=recorder,
-        models=models,
-        ingest_s=ingest_s,
-        started=started,
-        load_at_start=load_at_start,
+        counts={"questions": len(questions)},
         depth=DEPTH,
         answers=answers,
+        answered=len(to_answer),
+        failed=len(recorder.failed),
+        models=models,
     )
     notes = [
         "each question's haystack is loaded into a fresh home through the chat pipeline "

@@ -236,51 +236,62 @@ def attempt(action: Callable[[], T]) -> tuple[T | None, str | None, float]:
     return result, None, time.perf_counter() - started
 
 
-def load_home(
-    app: Secondme, load: Callable[[], dict[int, list[str]]], what: str
-) -> tuple[dict[int, list[str]], str | None, float]:
-    """Fill a fresh home with ``load()`` (memory id -> the benchmark ids it holds), then warm it up.
+@dataclass
+class RunCosts:
+    """What a run spends beside its questions: loading each home, the time and the machine's load.
 
-    Returns (what ``load`` returned, None, seconds), or ({}, "loading WHAT failed: ...",
-    seconds) when it raised: every question asked of that home is then recorded as failed.
+    Made when the run starts; :meth:`load` fills each fresh home, :meth:`params` lists what the
+    finished run depended on, as its report shows it.
     """
-    held, error, seconds = attempt(load)
-    if error is not None:
-        return {}, f"loading {what} failed: {error}", seconds
-    warm_up(app)
-    return held or {}, None, seconds
 
+    started: float = field(default_factory=time.perf_counter)
+    load_at_start: list[float] | None = field(default_factory=lambda: load_average())
+    ingest_s: float = 0.0
+    memories: int = 0
 
-def run_params(
-    *,
-    path: str | Path | None,
-    limit: int | None,
-    counts: Mapping[str, int],
-    answered: int,
-    recorder: Recorder,
-    models: SharedModels,
-    ingest_s: float,
-    started: float,
-    load_at_start: list[float] | None,
-    depth: int,
-    answers: bool,
-) -> dict[str, Any]:
-    """What a finished run depended on, as its report lists it; ``counts``: what was loaded and
-    asked (conversations, questions, memories)."""
-    return {
-        "path": str(path) if path is not None else "default dev split",
-        "limit": limit,
-        **counts,
-        "depth": depth,
-        "answers": answers,
-        "answered": answered,
-        "failed": len(recorder.failed),
-        "ingest_s": round(ingest_s, 1),
-        "elapsed_s": round(time.perf_counter() - started, 1),
-        "embedding_cache": models.embedding_stats(),
-        "threads": models.threads(),
-        "load_average": {"start": load_at_start, "end": load_average()},
-    }
+    def load(
+        self, app: Secondme, load: Callable[[], dict[int, list[str]]], what: str
+    ) -> tuple[dict[int, list[str]], str | None]:
+        """Fill a fresh home with ``load()`` (memory id -> the benchmark ids it holds), then warm
+        it up.  Returns (what ``load`` returned, None), or ({}, "loading WHAT failed: ...") when
+        it raised: every question asked of that home is then recorded as failed."""
+        held, error, seconds = attempt(load)
+        self.ingest_s += seconds
+        if error is not None:
+            return {}, f"loading {what} failed: {error}"
+        self.memories += len(held or {})
+        warm_up(app)
+        return held or {}, None
+
+    def params(
+        self,
+        *,
+        path: str | Path | None,
+        limit: int | None,
+        counts: Mapping[str, int],
+        depth: int,
+        answers: bool,
+        answered: int,
+        failed: int,
+        models: SharedModels,
+    ) -> dict[str, Any]:
+        """What the finished run depended on; ``counts``: what it loaded and asked (conversations,
+        questions)."""
+        return {
+            "path": str(path) if path is not None else "default dev split",
+            "limit": limit,
+            **counts,
+            "memories": self.memories,
+            "depth": depth,
+            "answers": answers,
+            "answered": answered,
+            "failed": failed,
+            "ingest_s": round(self.ingest_s, 1),
+            "elapsed_s": round(time.perf_counter() - self.started, 1),
+            "embedding_cache": models.embedding_stats(),
+            "threads": models.threads(),
+            "load_average": {"start": self.load_at_start, "end": load_average()},
+        }
 
 
 def warm_up(app: Secondme) -> None:
