@@ -41,6 +41,7 @@ from secondme.eval.runner import (
     SharedModels,
     Workspace,
     answer_question,
+    keep_outcome,
     search_all,
     spread,
 )
@@ -316,15 +317,7 @@ def _add_answer(
         record["metrics"]["seconds"] = None
         return
     outcome = answer_question(app, models, question.question, today)
-    record["answer"] = outcome["answer"]
-    record["abstained"] = outcome["abstained"]
-    if outcome.get("draft"):
-        record["draft"] = outcome["draft"]
-    record["citations"] = outcome.get("citations", [])
-    record["evidence_memories"] = outcome.get("evidence", [])
-    if outcome.get("prompt"):
-        record["prompt"] = outcome["prompt"]
-    record["timings"] = outcome.get("timings", {})
+    keep_outcome(record, outcome)
     if outcome["error"]:
         record["metrics"][metric] = 0.0
         record["metrics"]["seconds"] = None

@@ -47,6 +47,7 @@ from secondme.eval.runner import (
     SharedModels,
     Workspace,
     answer_question,
+    keep_outcome,
     limited,
     search_all,
     spread,
@@ -256,15 +257,7 @@ def _add_answer(
         record["metrics"]["seconds"] = None
         return
     outcome = answer_question(app, models, question.question, question.question_date)
-    record["answer"] = outcome["answer"]
-    record["abstained"] = outcome["abstained"]
-    if outcome.get("draft"):
-        record["draft"] = outcome["draft"]
-    record["citations"] = outcome.get("citations", [])
-    record["evidence_memories"] = outcome.get("evidence", [])
-    if outcome.get("prompt"):
-        record["prompt"] = outcome["prompt"]
-    record["timings"] = outcome.get("timings", {})
+    keep_outcome(record, outcome)
     if outcome["error"]:
         # A failure is a miss, except where no answer could have been scored at all.
         unscored = not question.is_abstention and question.question_type in LME_JUDGE_ONLY_TYPES

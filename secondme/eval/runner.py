@@ -355,6 +355,20 @@ def answer_question(app: Secondme, models: SharedModels, question: str, today: d
     }
 
 
+def keep_outcome(record: dict[str, Any], outcome: dict[str, Any]) -> None:
+    """Copy what :func:`answer_question` returned into a report record (scores aside); the
+    model's ``draft`` only when a check replaced it."""
+    record["answer"] = outcome["answer"]
+    record["abstained"] = outcome["abstained"]
+    if outcome.get("draft"):
+        record["draft"] = outcome["draft"]
+    record["citations"] = outcome.get("citations", [])
+    record["evidence_memories"] = outcome.get("evidence", [])
+    if outcome.get("prompt"):
+        record["prompt"] = outcome["prompt"]
+    record["timings"] = outcome.get("timings", {})
+
+
 # --- the summary, kept while the run goes ---------------------------------------------------------
 
 

@@ -218,7 +218,7 @@ class Filters:
 
 
 def fts_query(text: str) -> str | None:
-    """A safe FTS5 query from free text: the meaningful words, OR-ed, prefix-matched when long."""
+    """A safe FTS5 query from free text: the meaningful words, each quoted, OR-ed."""
     words = re.findall(r"\w+", text.lower())
     terms = [w for w in words if w not in STOPWORDS] or words
     seen: list[str] = []
