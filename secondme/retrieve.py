@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -92,6 +93,29 @@ class KeywordStore(Protocol):
         ...
 
 
+#: How a request to the assistant is framed, as opposed to what it is about: "Do you think it
+#: would be a good idea to attend my high school reunion?", "I was wondering if you could remind
+#: me of ...", "Any tips on what to bake?".  As keywords these words match every other request
+#: a chat with an assistant holds ("Do you think that's a good idea?" about a shopping spree),
+#: so keyword search leaves them out.  Only phrases addressed to "you" or asking for tips,
+#: advice or ideas count: "What did Gina recommend?" keeps its "recommend".
+REQUEST_FRAMES = re.compile(
+    r"\b(?:do|would|can|could|will) you (?:think|know|remember|recommend|suggest|remind me(?: of)?"
+    r"|tell me|help me)\b"
+    r"|\b(?:i was|i am|i'm) wondering\b|\bif you could(?: remind me(?: of)?)?\b"
+    r"|\b(?:any|some) (?:tips|advice|suggestions|ideas|recommendations)\b"
+    r"|\ba (?:good|great|bad) idea\b",
+    re.IGNORECASE,
+)
+
+
+def keyword_query(question: str) -> str:
+    """The words of ``question`` that keyword search looks for: its request frames
+    (:data:`REQUEST_FRAMES`) left out, unless nothing else is left."""
+    kept = " ".join(REQUEST_FRAMES.sub(" ", question).split())
+    return kept if re.search(r"\w", kept) else question
+
+
 #: ``vector_search(query, n, filters)``: the nearest memories as (id, distance) pairs.
 VectorSearch = Callable[[str, int, "Filters"], list[tuple[int, float]]]
 
@@ -124,9 +148,10 @@ def search(
 ) -> list[Hit]:
     """The ``k`` best memories for ``query``; ``mode`` is hybrid, keyword or vector.
 
-    ``store`` gives BM25 matches and memories, ``vector_search`` the nearest neighbours (None:
-    keyword only).  ``when`` (from :func:`secondme.timeparse.question_time`) raises memories
-    dated in the period the question names.  For a question about the owner ("where did I
+    ``store`` gives BM25 matches and memories (for the question without its request frames:
+    :func:`keyword_query`), ``vector_search`` the nearest neighbours (None: keyword only).
+    ``when`` (from :func:`secondme.timeparse.question_time`) raises memories dated in the
+    period the question names.  For a question about the owner ("where did I
     ..."), what others wrote in chats counts for less (``settings.owner_boost``).  In hybrid
     mode, a chat window right before or after a strong match in the same sitting is raised by
     ``settings.neighbour_weight`` of that match's score: an exchange often runs over two
@@ -136,7 +161,7 @@ def search(
     keyword: list[tuple[int, float]] = []
     vector: list[tuple[int, float]] = []
     if mode in ("hybrid", "keyword"):
-        keyword = store.keyword_search(query, filters, n)
+        keyword = store.keyword_search(keyword_query(query), filters, n)
     if mode in ("hybrid", "vector") and vector_search is not None and not _vault_only(filters):
         vector = vector_search(query, n, filters)
     keyword_ids = [i for i, _ in keyword]

@@ -551,6 +551,52 @@ def test_search_takes_its_collaborators_and_does_not_import_the_core():
 
 
 @pytest.mark.parametrize(
+    ("question", "kept"),
+    [
+        (
+            "I've been feeling nostalgic lately. Do you think it would be a good idea to attend my "
+            "high school reunion?",
+            "I've been feeling nostalgic lately. it would be to attend my high school reunion?",
+        ),
+        ("I was wondering if you could remind me of that dessert shop?", "that dessert shop?"),
+        ("Any tips on what to bake?", "on what to bake?"),
+        ("Can you recommend some resources about video editing?", "some resources about video editing?"),
+        # Not addressed to the assistant: the word is what the question is about.
+        ("What did Gina recommend?", "What did Gina recommend?"),
+        ("What ideas does Jon have for the studio?", "What ideas does Jon have for the studio?"),
+        # Nothing but the frame: searched as it is.
+        ("Can you remind me?", "Can you remind me?"),
+    ],
+)
+def test_keyword_search_leaves_out_how_a_request_is_framed(question, kept):
+    from secondme.retrieve import keyword_query
+
+    assert keyword_query(question) == kept
+
+
+def test_a_request_to_the_assistant_finds_what_it_is_about_not_other_requests():
+    app = Secondme()
+    chats = [
+        # Other requests, which share only the question's frame.
+        "user: Do you think a shopping spree would be a good idea? I think it's a good idea, I think.",
+        "user: Do you think a budget app is a good idea? What do you think of the idea?",
+        # What the question is about.
+        "user: I might attend the debate team night at my old high school.",
+        # Words of the question that many memories share.
+        "user: The high school bus runs late on Fridays.",
+        "user: My nephew starts high school in September.",
+        "user: The high school bake sale raised $300.",
+        "user: My sourdough starter needs feeding twice a day.",
+        "user: The bike needs a new chain.",
+    ]
+    for text in chats:
+        app.add(NewMemory(text, type=MemoryType.EPISODIC, source_kind="chat"))
+    question = "Do you think it would be a good idea to attend my high school reunion?"
+    hits = app.search(question, k=3, mode="keyword")
+    assert hits and "debate team" in hits[0].memory.text, [h.memory.text for h in hits]
+
+
+@pytest.mark.parametrize(
     ("question", "expected"),
     [
         ("Where do I take yoga classes?", True),
