@@ -97,13 +97,15 @@ class KeywordStore(Protocol):
 #: would be a good idea to attend my high school reunion?", "I was wondering if you could remind
 #: me of ...", "Any tips on what to bake?".  As keywords these words match every other request
 #: a chat with an assistant holds ("Do you think that's a good idea?" about a shopping spree),
-#: so keyword search leaves them out.  Only phrases addressed to "you" or asking for tips,
-#: advice or ideas count: "What did Gina recommend?" keeps its "recommend".
+#: so keyword search leaves them out.  Only phrases addressed to "you", and "any tips / advice /
+#: ideas" opening a sentence or after "do you have", count: "What did Gina recommend?" and
+#: "What were Ana's ideas for the party?" keep their words.
 REQUEST_FRAMES = re.compile(
     r"\b(?:do|would|can|could|will) you (?:think|know|remember|recommend|suggest|remind me(?: of)?"
     r"|tell me|help me)\b"
     r"|\b(?:i was|i am|i'm) wondering\b|\bif you could(?: remind me(?: of)?)?\b"
-    r"|\b(?:any|some) (?:tips|advice|suggestions|ideas|recommendations)\b"
+    r"|(?:^|[.!?;]\s+|\b(?:do you have|have you got|got|give me) )any (?:tips|advice|suggestions|ideas"
+    r"|recommendations)\b"
     r"|\ba (?:good|great|bad) idea\b",
     re.IGNORECASE,
 )

@@ -564,6 +564,9 @@ def test_search_takes_its_collaborators_and_does_not_import_the_core():
         # Not addressed to the assistant: the word is what the question is about.
         ("What did Gina recommend?", "What did Gina recommend?"),
         ("What ideas does Jon have for the studio?", "What ideas does Jon have for the studio?"),
+        ("Did Ana give any tips on the wedding?", "Did Ana give any tips on the wedding?"),
+        ("A theme park weekend; do you have any suggestions?", "A theme park weekend; ?"),
+        ("My slow cooker fails. Any advice on results?", "My slow cooker fails on results?"),
         # Nothing but the frame: searched as it is.
         ("Can you remind me?", "Can you remind me?"),
     ],
