@@ -348,6 +348,32 @@ def test_a_sentence_that_calls_someone_by_name_tells_of_them():
     assert support is not None and support.own == 0 and support.other_person == "Marta"
 
 
+def test_a_sentence_that_opens_with_you_tells_of_the_one_addressed_until_its_next_clause():
+    from secondme.answer.checks import _sentences
+
+    said = "You mentioned your work at the homeless shelter last time, and it made me think I could help."
+    assert _sentences(said) == [
+        "You mentioned your work at the homeless shelter last time",
+        "and it made me think I could help.",
+    ]
+    # Other sentences are cut only where they end.
+    assert _sentences("I ran, and you cheered. You did!") == ["I ran, and you cheered.", "You did!"]
+    chat = (
+        "3/9/24, 18:02 - Maria: Long day. Sorted donations for hours.\n"
+        "3/9/24, 18:04 - John: You mentioned your work at the homeless shelter last time, and it made "
+        "me think of how I could help too, so I joined the fire brigade.\n"
+    )
+    memories = chat_memories(chat)
+    # John's sentence tells of Maria's shelter work first: the answer about Maria stands.
+    answer = "Maria volunteered at the homeless shelter [1]."
+    assert check_attribution("What community service was Maria involved in?", answer, memories) is None
+    # ... and of John's brigade after it: that is his, the shelter still is not.
+    about_john = "What community service was John involved in?"
+    assert check_attribution(about_john, "The fire brigade [1].", memories) is None
+    swapped = check_attribution(about_john, answer, memories)
+    assert swapped is not None and swapped.said_by == "Maria"
+
+
 def test_ask_declines_without_the_model_when_only_someone_else_did_it():
     class NoModel:
         name = "none"

@@ -38,6 +38,11 @@ SUPPORT_SHARE = 0.75
 _CAPITALISED = re.compile(r"\b[A-Z][\w-]*")
 _FIRST_PERSON = re.compile(r"\b(?:i|me|my|mine|myself|we|us|our|ours)\b", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+# Where a sentence that opens with "you" goes on to a clause of its own: "You mentioned your work
+# at the shelter, and it made me think I could help" tells of the one addressed, then of the
+# speaker.
+_OPENS_WITH_YOU = re.compile(r"\W*(?:you|your)\b", re.IGNORECASE)
+_NEXT_CLAUSE = re.compile(r"[,;]\s+(?=(?:and|so|but)\s)|\s+(?=(?:and|so|but)\s+(?:i|we|it)\b)", re.IGNORECASE)
 # "you're", "you've" match at "you" ("'" ends a word), as "I'm" matches the first person at "I".
 _ADDRESSEE = re.compile(r"\b(?:you|your|yours|yourself|ya|u)\b", re.IGNORECASE)
 # A name right before one of these calls someone rather than speaks of them ("Thanks, Ana!").
@@ -50,6 +55,17 @@ def speaker_lines(memory: Memory) -> list[tuple[str, str]]:
     """A chat memory's messages as (speaker, text) (:meth:`Memory.chat_lines`), without the text
     of a part that starts inside a message, whose speaker is not known."""
     return [(speaker, text) for speaker, text in memory.chat_lines() if speaker is not None]
+
+
+def _sentences(text: str) -> list[str]:
+    """A message's sentences, with a sentence that opens with "you" cut after its first clause."""
+    found: list[str] = []
+    for sentence in _SENTENCE_END.split(text):
+        if _OPENS_WITH_YOU.match(sentence):
+            found.extend(_NEXT_CLAUSE.split(sentence, maxsplit=1))
+        else:
+            found.append(sentence)
+    return found
 
 
 def _stems(text: str) -> set[str]:
@@ -147,7 +163,7 @@ def check_attribution(question: str, answer: str, shown: list[Memory]) -> Misatt
         (len(own & _stems(sentence)), _about(speaker, sentence, everyone, person), memory.id)
         for memory in shown
         for speaker, text in speaker_lines(memory)
-        for sentence in _SENTENCE_END.split(text)
+        for sentence in _sentences(text)
     ]
     top = max((overlap for overlap, *_ in scored), default=0)
     if not top:
@@ -212,7 +228,7 @@ def subject_support(question: str, memories: list[Memory]) -> SubjectSupport | N
         (memory.id, speaker, sentence, _stems(sentence))
         for memory in memories
         for speaker, text in speaker_lines(memory)
-        for sentence in _SENTENCE_END.split(text)
+        for sentence in _sentences(text)
     ]
     frequency = Counter(word for *_, stems in sentences for word in stems & wanted)
     idf = {word: math.log((len(sentences) + 1) / (frequency[word] + 0.5)) for word in wanted}
