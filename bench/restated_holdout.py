@@ -38,12 +38,12 @@ sys.path.insert(0, str(REPO / "bench"))
 from evidence_select import write  # noqa: E402
 
 from secondme.answer import strip_citations  # noqa: E402
-from secondme.answer.citations import CITATION, content_words  # noqa: E402
+from secondme.answer.citations import CITATION  # noqa: E402
+from secondme.answer.evidence import stems  # noqa: E402
 from secondme.eval.datasets import LOCOMO_CATEGORIES, load_locomo  # noqa: E402
 from secondme.eval.locomo import load_conversation  # noqa: E402
 from secondme.eval.metrics import locomo_answer_score  # noqa: E402
-from secondme.eval.runner import SharedModels, Workspace, spread  # noqa: E402
-from secondme.stemmer import porter_stem  # noqa: E402
+from secondme.eval.runner import SharedModels, Workspace, answer_question, spread  # noqa: E402
 
 #: The answer sample of the committed ``mem eval locomo`` reports.
 SAMPLE = 150
@@ -62,7 +62,7 @@ _PARTICIPLE = re.compile(r"[a-z]+ed\b")
 
 
 def _stems(text: str) -> set[str]:
-    return {porter_stem(word) for word in content_words(CITATION.sub(" ", text))}
+    return stems(CITATION.sub(" ", text))
 
 
 def drop_restatement(question: str, answer: str, joins: re.Pattern[str]) -> str:
@@ -123,17 +123,17 @@ def ask_held_out(count: int) -> list[dict[str, Any]]:
             with workspace.home(conversation.sample_id, models) as app:
                 load_conversation(app, conversation)
                 for question in wanted:
-                    started = time.perf_counter()
-                    result = app.ask(question.question, llm=models.llm, today=today)
+                    outcome = answer_question(app, models, question.question, today)
                     records.append(
                         {
                             "conversation": conversation.sample_id,
                             "category": question.category,
                             "question": question.question,
                             "gold": question.answer,
-                            "abstained": result.abstained,
-                            "written": result.answer,
-                            "seconds": round(time.perf_counter() - started, 2),
+                            "abstained": bool(outcome["abstained"]),
+                            "written": outcome["answer"],
+                            "seconds": round(outcome["seconds"], 2),
+                            "error": outcome["error"],
                         }
                     )
                     print(f"{len(records)}/{count} {question.question[:60]}", file=sys.stderr, flush=True)
