@@ -41,12 +41,10 @@ from secondme.answer import strip_citations  # noqa: E402
 from secondme.answer.citations import CITATION  # noqa: E402
 from secondme.answer.evidence import stems  # noqa: E402
 from secondme.eval.datasets import LOCOMO_CATEGORIES, load_locomo  # noqa: E402
-from secondme.eval.locomo import load_conversation  # noqa: E402
+from secondme.eval.locomo import DEFAULT_ANSWERS, answer_positions, load_conversation  # noqa: E402
 from secondme.eval.metrics import locomo_answer_score  # noqa: E402
-from secondme.eval.runner import SharedModels, Workspace, answer_question, spread  # noqa: E402
+from secondme.eval.runner import SharedModels, Workspace, answer_question  # noqa: E402
 
-#: The answer sample of the committed ``mem eval locomo`` reports.
-SAMPLE = 150
 #: The share of the opening's words that must be the question's.
 RESTATED_SHARE = 0.75
 VARIANTS = {
@@ -96,17 +94,11 @@ def drop_restatement(question: str, answer: str, joins: re.Pattern[str]) -> str:
     return f"{shortened} {rest}" if rest else shortened
 
 
-def held_out_positions(total: int, count: int) -> set[int]:
-    """``count`` positions spread over those that the :data:`SAMPLE`-question sample leaves out."""
-    sampled = spread(total, SAMPLE)
-    others = [i for i in range(total) if i not in sampled]
-    return {others[j] for j in spread(len(others), count)}
-
-
 def ask_held_out(count: int) -> list[dict[str, Any]]:
     """Answer the held-out questions with the shipped pipeline; one record each."""
     conversations = load_locomo()
-    chosen = held_out_positions(sum(len(c.questions) for c in conversations), count)
+    total = sum(len(c.questions) for c in conversations)
+    chosen = answer_positions(total, total, count, held_out=True)
     records: list[dict[str, Any]] = []
     position = 0
     with Workspace() as workspace:
@@ -202,7 +194,7 @@ def main() -> None:
     lines = [
         "# Cutting a restated opening from answers: the LoCoMo sample and held-out questions",
         "",
-        f"Held out: {len(held)} questions outside the {SAMPLE}-question answer sample, spread over "
+        f"Held out: {len(held)} questions outside the {DEFAULT_ANSWERS}-question answer sample, spread over "
         "the rest of the dev split; `mem ask`'s code path at each conversation's last session.  F1: "
         "LoCoMo token F1, categories 1-4, citations removed.",
         "",

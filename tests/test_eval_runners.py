@@ -12,8 +12,9 @@ from typer.testing import CliRunner
 
 from secondme.cli import app as cli_app
 from secondme.eval.datasets import LOCOMO_FILE, default_bench_dir
+from secondme.eval.metrics import is_abstention
 from secondme.eval.report import recompute_perf_summary, recompute_summary, summary_mismatches
-from secondme.eval.runner import CachedEmbedder, Tally, spread
+from secondme.eval.runner import CachedEmbedder, Tally, spread, spread_outside
 from tests.conftest import run_mem
 
 BENCH = default_bench_dir()
@@ -200,7 +201,15 @@ def test_locomo_answers_with_tiny_model(locomo_file: Path, tmp_path: Path):
         assert 0.0 <= record["metrics"][metric] <= 1.0
         assert record["metrics"]["seconds"] > 0 and record["error"] is None
     assert printed["summary"]["overall"]["hybrid"]["f1"]["n"] == 3
-    assert printed["params"]["answered"] == 4
+    assert printed["params"]["answered"] == 4 and printed["params"]["answer_sample"] == "tuning"
+    # False abstention sits beside abstention: on the answerable questions only.
+    for record in answered:
+        declined = record["metrics"].get("false_abstention")
+        if record["category"] == "adversarial":
+            assert declined is None
+        else:
+            assert declined == (1.0 if is_abstention(record["answer"]) else 0.0)
+    assert printed["summary"]["overall"]["hybrid"]["false_abstention"]["n"] == 3
 
     # Recomputed from the answers and ranked turns alone, every number agrees ...
     path = Path(printed["files"]["json"])
@@ -216,6 +225,43 @@ def test_locomo_answers_with_tiny_model(locomo_file: Path, tmp_path: Path):
     assert result.exit_code == 1
     problems = json.loads(result.stdout)["mismatches"]
     assert any("hybrid.f1.mean" in p for p in problems) and any("recall@5" in p for p in problems)
+    # An answer turned into a refusal (or a refusal into an answer) moves false abstention,
+    # and the recheck sees it.
+    scored["answer"] = str(scored["gold"]) if scored["metrics"]["false_abstention"] else "I don't know."
+    path.write_text(json.dumps(report))
+    problems = json.loads(rechecked(path).stdout)["mismatches"]
+    assert any("hybrid.false_abstention.mean" in p for p in problems), problems
+
+
+def test_locomo_held_out_answers_avoid_the_default_sample(tmp_path: Path):
+    """--held-out answers only questions outside the 150 the default sample takes."""
+    from secondme.eval.locomo import DEFAULT_ANSWERS
+
+    many = [{**LOCOMO[0], "qa": LOCOMO[0]["qa"] * 40}]  # 160 questions, the same four repeated
+    path = tmp_path / "locomo160.json"
+    path.write_text(json.dumps(many))
+    printed, report = run_eval(
+        "locomo",
+        str(path),
+        "--held-out",
+        "--answer-limit",
+        "2",
+        "--no-embedding-cache",
+        "--out",
+        str(tmp_path),
+        env={
+            "SECONDME_LLM_MODEL": "smollm2-135m",
+            "SECONDME_LLM_N_THREADS": "1",
+            "SECONDME_LLM_MAX_TOKENS": "20",
+        },
+    )
+    agrees(report)
+    answered = sorted(int(r["id"].split("#")[1]) for r in report["records"] if "answer" in r)
+    tuning = spread(160, DEFAULT_ANSWERS)
+    outside = [i for i in range(160) if i not in tuning]
+    assert len(outside) == 10 and answered == [outside[0], outside[5]]
+    assert printed["params"]["answer_sample"] == "held out" and printed["params"]["answered"] == 2
+    assert "outside the tuning sample" in Path(printed["files"]["markdown"]).read_text()
 
 
 def test_failed_question_is_recorded_not_dropped(locomo_file: Path, monkeypatch: pytest.MonkeyPatch):
@@ -288,6 +334,37 @@ def test_longmemeval_limit_and_session_recall(lme_file: Path, tmp_path: Path):
     assert result.exit_code == 1 and "ndcg@10" in result.stdout
 
 
+def test_longmemeval_answers_count_false_abstention(lme_file: Path, tmp_path: Path):
+    printed, report = run_eval(
+        "longmemeval",
+        str(lme_file),
+        "--limit",
+        "2",
+        "--no-embedding-cache",
+        "--out",
+        str(tmp_path),
+        env={
+            "SECONDME_LLM_MODEL": "smollm2-135m",
+            "SECONDME_LLM_N_THREADS": "1",
+            "SECONDME_LLM_MAX_TOKENS": "20",
+        },
+    )
+    agrees(report)
+    answered = {r["id"]: r for r in report["records"] if "answer" in r}
+    assert set(answered) == {"q1", "q2_abs"}
+    q1 = answered["q1"]["metrics"]
+    assert q1["false_abstention"] == (1.0 if is_abstention(answered["q1"]["answer"]) else 0.0)
+    assert "false_abstention" not in answered["q2_abs"]["metrics"]  # declining is right there
+    assert printed["summary"]["overall"]["hybrid"]["false_abstention"]["n"] == 1
+    path = Path(printed["files"]["json"])
+    assert rechecked(path).exit_code == 0
+    record = next(r for r in report["records"] if r["id"] == "q1" and "answer" in r)
+    record["answer"] = "red" if q1["false_abstention"] else "I don't know."
+    path.write_text(json.dumps(report))
+    result = rechecked(path)
+    assert result.exit_code == 1 and "false_abstention" in result.stdout
+
+
 def test_committed_reports_agree_with_their_records():
     """The newest LoCoMo and LongMemEval reports in bench/results pass `mem eval recheck`."""
     results = Path(__file__).resolve().parent.parent / "bench" / "results"
@@ -319,6 +396,13 @@ def test_bad_benchmark_file_is_one_line_and_exit_2(bench: str, tmp_path: Path):
     wrong_shape.write_text(json.dumps([{"question_id": "x"}] if bench == "longmemeval" else [{"qa": []}]))
     result = run_mem("eval", bench, str(wrong_shape), "--no-answers")
     assert result.returncode == 2 and "malformed" in result.stderr and str(wrong_shape) in result.stderr
+
+
+def test_held_out_without_answers_is_one_line_and_exit_2(locomo_file: Path):
+    result = run_mem("eval", "locomo", str(locomo_file), "--no-answers", "--held-out")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert "--held-out" in result.stderr
 
 
 def test_bad_perf_sizes_exit_2():
@@ -391,6 +475,26 @@ def test_spread_is_even_and_bounded():
     assert spread(3, 5) == {0, 1, 2}
     assert spread(10, 5) == {0, 2, 4, 6, 8}
     assert spread(497, 100) <= set(range(497)) and len(spread(497, 100)) == 100
+
+
+def test_spread_outside_shares_nothing_with_the_first_sample():
+    taken = spread(497, 150)
+    held = spread_outside(497, taken, 120)
+    assert len(held) == 120 and not held & taken and held <= set(range(497))
+    assert spread_outside(10, {0, 2, 4, 6, 8}, None) == {1, 3, 5, 7, 9}
+    assert spread_outside(10, {0, 2, 4, 6, 8}, 2) == {1, 5}
+    assert spread_outside(3, {0, 1, 2}, 5) == set()
+
+
+def test_held_out_positions_follow_the_whole_split_under_a_limit():
+    """A --limit run avoids the positions the full split's default sample takes."""
+    from secondme.eval.locomo import DEFAULT_ANSWERS, answer_positions
+
+    full = answer_positions(497, 497, None, held_out=True)
+    limited = answer_positions(200, 497, None, held_out=True)
+    assert limited == {i for i in full if i < 200}
+    assert not limited & spread(497, DEFAULT_ANSWERS)
+    assert answer_positions(200, 497, 50, held_out=False) == spread(200, 50)
 
 
 class CountingEmbedder:

@@ -39,6 +39,14 @@ AnswerLimitOpt = Annotated[
         help="Answer only N questions, spread evenly over the run (retrieval still covers all).",
     ),
 ]
+HeldOutOpt = Annotated[
+    bool,
+    typer.Option(
+        "--held-out",
+        help="Answer questions outside the default sample, which changes to the answer path were "
+        "measured on: figures from questions not looked at.",
+    ),
+]
 NoAnswersOpt = Annotated[
     bool, typer.Option("--no-answers", help="Skip the answer model: retrieval metrics only.")
 ]
@@ -87,17 +95,22 @@ def _show(run: EvalRun, files: ReportFiles, json_: bool) -> None:
             cells.append(f"{'-' if mean is None else f'{mean:.3f}':>10}")
         typer.echo(f"{metric:<16}" + "".join(cells))
     params = run.params
+    answered = f"{params.get('answered')} answered"
+    if params.get("answer_sample") == "held out":
+        answered += " (held out: outside the default sample)"
     typer.echo(
-        f"\n{params.get('questions')} questions, {params.get('failed')} failed, "
+        f"\n{params.get('questions')} questions, {answered}, {params.get('failed')} failed, "
         f"{params.get('elapsed_s')} s.  Report: {files.markdown}"
     )
     if run.failed:
         typer.echo(f"{len(run.failed)} failed records are listed in the report.", err=True)
 
 
-def _check_answers(no_answers: bool, answer_limit: int | None) -> None:
+def _check_answers(no_answers: bool, answer_limit: int | None, held_out: bool = False) -> None:
     if no_answers and answer_limit:
         raise InputError("--no-answers and --answer-limit contradict each other", hint="pass one of them")
+    if no_answers and held_out:
+        raise InputError("--no-answers and --held-out contradict each other", hint="pass one of them")
 
 
 @eval_app.command("locomo")
@@ -106,23 +119,26 @@ def locomo(
     limit: LimitOpt = None,
     no_answers: NoAnswersOpt = False,
     answer_limit: AnswerLimitOpt = None,
+    held_out: HeldOutOpt = False,
     out: OutOpt = None,
     no_cache: NoCacheOpt = False,
     json_: JsonOpt = False,
 ) -> None:
-    """LoCoMo: turn-level evidence recall@5/10/20 and answer F1 per category, three systems.
+    """LoCoMo: turn-level evidence recall@5/10/20, answer F1 and (false) abstention per category.
 
-    Retrieval covers every question; answers cover 60 of them spread over the split unless
-    --answer-limit says otherwise (each answer takes 19-24 s on two CPU cores).
+    Retrieval covers every question; answers cover 150 of them spread over the split unless
+    --answer-limit says otherwise (about 400 prompt tokens each: 6-8 s on two CPU cores).
+    --held-out answers others instead, spread over the questions the default sample leaves out.
     """
     from secondme.eval.locomo import DEFAULT_ANSWERS, run_locomo
 
-    _check_answers(no_answers, answer_limit)
+    _check_answers(no_answers, answer_limit, held_out)
     run = run_locomo(
         path,
         limit=limit,
         answers=not no_answers,
         answer_limit=DEFAULT_ANSWERS if answer_limit is None else answer_limit,
+        held_out=held_out,
         embedding_cache=not no_cache,
         progress=True,
     )

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from secondme.eval.datasets import LmeQuestion, load_longmemeval
 from secondme.eval.metrics import (
     LME_JUDGE_ONLY_TYPES,
+    is_abstention,
     lme_answer_score,
     lme_gold_recall,
     ndcg_at_k,
@@ -268,6 +269,10 @@ def _add_answer(
     record["metrics"][metric] = lme_answer_score(
         outcome["answer"], question.answer, question.question_type, question.is_abstention
     )
+    if not question.is_abstention:
+        # Declining a question the haystack answers (preference questions too: they are
+        # unscored, but "I don't know" is no recommendation).
+        record["metrics"]["false_abstention"] = 1.0 if is_abstention(outcome["answer"]) else 0.0
     if metric == "accuracy" and record["metrics"][metric] is not None:
         # Containment fails a right answer over one pronoun ("your bedroom" for "my bedroom");
         # the share of gold tokens found shows how near the misses are.

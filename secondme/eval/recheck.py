@@ -8,8 +8,9 @@ and lists every place where the two disagree.
 
 What is recomputed from raw fields with this module's own code: LoCoMo recall@5/10/20 and
 answer F1 (categories 1-4); LongMemEval recall_any@5, recall_all@5, recall_any@10 and NDCG@10.
-LoCoMo's abstention (category 5) is recomputed from the answer text with the report's own
-refusal rule (:func:`secondme.eval.metrics.is_abstention`).  LongMemEval's answer accuracy (a
+LoCoMo's abstention (category 5) and both benchmarks' false abstention (an answerable question
+declined) are recomputed from the answer text with the report's own refusal rule
+(:func:`secondme.eval.metrics.is_abstention`).  LongMemEval's answer accuracy (a
 containment rule with number words and stems) and the timings are taken as recorded.
 """
 
@@ -79,12 +80,15 @@ def _locomo_metrics(record: Mapping[str, Any]) -> dict[str, float | None]:
         else:
             metrics[f"recall@{k}"] = len(evidence & set(_distinct(turns, k))) / len(evidence)
     if "answer" in record and not record.get("error"):
-        if category == "adversarial":
-            from secondme.eval.metrics import is_abstention
+        from secondme.eval.metrics import is_abstention
 
-            metrics["abstention"] = 1.0 if is_abstention(record["answer"]) else 0.0
+        declined = 1.0 if is_abstention(record["answer"]) else 0.0
+        if category == "adversarial":
+            metrics["abstention"] = declined
         else:
             metrics["f1"] = _locomo_f1(record["answer"], record["gold"], str(category))
+            if "false_abstention" in metrics:  # reports written before it lack the metric
+                metrics["false_abstention"] = declined
     return metrics
 
 
@@ -92,6 +96,10 @@ def _lme_metrics(record: Mapping[str, Any]) -> dict[str, float | None]:
     metrics = dict(record["metrics"])
     gold = set(record.get("answer_sessions") or [])
     ranked = record.get("retrieved_sessions") or []
+    if "false_abstention" in metrics and "answer" in record and not record.get("error"):
+        from secondme.eval.metrics import is_abstention
+
+        metrics["false_abstention"] = 1.0 if is_abstention(record["answer"]) else 0.0
     if record.get("abstention_question") or not gold:
         for name in ("recall_any@5", "recall_all@5", "recall_any@10", "ndcg@10"):
             metrics[name] = None

@@ -585,3 +585,11 @@ def spread(total: int, count: int | None) -> set[int]:
     if count is None or count >= total:
         return set(range(total))
     return {i * total // count for i in range(count)}
+
+
+def spread_outside(total: int, taken: set[int], count: int | None) -> set[int]:
+    """``count`` positions of ``range(total)`` that are not in ``taken``, evenly spaced over
+    the rest (all of the rest when ``count`` is None): a second sample that shares no question
+    with the first."""
+    rest = [i for i in range(total) if i not in taken]
+    return {rest[j] for j in spread(len(rest), count)}
