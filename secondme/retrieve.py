@@ -111,10 +111,26 @@ REQUEST_FRAMES = re.compile(
 )
 
 
+#: How a question places itself against the asker's present ("before today", "currently",
+#: "recently", "so far", "three months ago") or asks for its answer in order ("the order of",
+#: "from earliest to latest").  In a memory these words speak of that memory's own present, so
+#: as keywords they only match by chance: "What is the order of airlines I flew with from
+#: earliest to latest before today?" matched stock-market messages on "today" and an HTML
+#: lesson on "ordered lists".  The time parser (:func:`secondme.timeparse.question_time`)
+#: already reads them; keyword search leaves them out.
+TIME_FRAMES = re.compile(
+    r"\b(?:before |until |up to |as of )?(?:today|now)\b|\bso far\b|\bcurrently\b|\brecently\b"
+    r"|\bago\b|\bin (?:the |what |which )?(?:chronological )?order\b|\bthe order (?:of|in which)\b"
+    r"|\bfrom (?:the )?(?:earliest|first|oldest) to (?:the )?(?:latest|last|newest|most recent)\b",
+    re.IGNORECASE,
+)
+
+
 def keyword_query(question: str) -> str:
     """The words of ``question`` that keyword search looks for: its request frames
-    (:data:`REQUEST_FRAMES`) left out, unless nothing else is left."""
-    kept = " ".join(REQUEST_FRAMES.sub(" ", question).split())
+    (:data:`REQUEST_FRAMES`) and time frames (:data:`TIME_FRAMES`) left out, unless nothing
+    else is left."""
+    kept = " ".join(TIME_FRAMES.sub(" ", REQUEST_FRAMES.sub(" ", question)).split())
     return kept if re.search(r"\w", kept) else question
 
 

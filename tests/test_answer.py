@@ -595,6 +595,18 @@ def test_search_takes_its_collaborators_and_does_not_import_the_core():
         ("My slow cooker fails. Any advice on results?", "My slow cooker fails on results?"),
         # Nothing but the frame: searched as it is.
         ("Can you remind me?", "Can you remind me?"),
+        # Time against the asker's present, and the order asked for.
+        (
+            "What is the order of airlines I flew with from earliest to latest before today?",
+            "What is airlines I flew with ?",
+        ),
+        ("Where is the painting currently hanging?", "Where is the painting hanging?"),
+        ("How many months ago did I see the film festival?", "How many months did I see the film festival?"),
+        ("In what order did I visit Porto and Faro?", "did I visit Porto and Faro?"),
+        ("What have I read so far this year?", "What have I read this year?"),
+        # "order", "first" and "now" as the question's own words stay.
+        ("What did I order at the first dinner?", "What did I order at the first dinner?"),
+        ("Where is Nowra?", "Where is Nowra?"),
     ],
 )
 def test_keyword_search_leaves_out_how_a_request_is_framed(question, kept):
@@ -623,6 +635,25 @@ def test_a_request_to_the_assistant_finds_what_it_is_about_not_other_requests():
     question = "Do you think it would be a good idea to attend my high school reunion?"
     hits = app.search(question, k=3, mode="keyword")
     assert hits and "debate team" in hits[0].memory.text, [h.memory.text for h in hits]
+
+
+def test_an_order_question_finds_the_flights_not_what_matches_today_or_ordered():
+    app = Secondme()
+    chats = [
+        # What the question is about: one flight each.
+        "user: I flew JetBlue from Boston; budget airlines are fine by me.",
+        "user: I flew with Delta to Miami, a smooth trip.",
+        # Words of the question's frame, in memories about other things.
+        "user: The stock looks expensive today, and today it fell again.",
+        "user: HTML has ordered lists and unordered lists; the order of items matters.",
+        "user: Today I want to learn what happened earliest in the Roman republic and latest in the empire.",
+        "user: My sourdough starter needs feeding twice a day.",
+    ]
+    for text in chats:
+        app.add(NewMemory(text, type=MemoryType.EPISODIC, source_kind="chat"))
+    question = "What is the order of airlines I flew with from earliest to latest before today?"
+    hits = app.search(question, k=2, mode="keyword")
+    assert {h.memory.text for h in hits} == set(chats[:2]), [h.memory.text for h in hits]
 
 
 @pytest.mark.parametrize(
