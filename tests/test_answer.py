@@ -615,8 +615,15 @@ def test_keyword_search_leaves_out_how_a_request_is_framed(question, kept):
     assert keyword_query(question) == kept
 
 
-def test_a_request_to_the_assistant_finds_what_it_is_about_not_other_requests():
+def keyword_hits(chats: list[str], question: str, k: int) -> list[str]:
+    """The texts keyword search ranks first for ``question`` in a home of these chat memories."""
     app = Secondme()
+    for text in chats:
+        app.add(NewMemory(text, type=MemoryType.EPISODIC, source_kind="chat"))
+    return [h.memory.text for h in app.search(question, k=k, mode="keyword")]
+
+
+def test_a_request_to_the_assistant_finds_what_it_is_about_not_other_requests():
     chats = [
         # Other requests, which share only the question's frame.
         "user: Do you think a shopping spree would be a good idea? I think it's a good idea, I think.",
@@ -630,15 +637,11 @@ def test_a_request_to_the_assistant_finds_what_it_is_about_not_other_requests():
         "user: My sourdough starter needs feeding twice a day.",
         "user: The bike needs a new chain.",
     ]
-    for text in chats:
-        app.add(NewMemory(text, type=MemoryType.EPISODIC, source_kind="chat"))
-    question = "Do you think it would be a good idea to attend my high school reunion?"
-    hits = app.search(question, k=3, mode="keyword")
-    assert hits and "debate team" in hits[0].memory.text, [h.memory.text for h in hits]
+    hits = keyword_hits(chats, "Do you think it would be a good idea to attend my high school reunion?", 3)
+    assert "debate team" in hits[0], hits
 
 
 def test_an_order_question_finds_the_flights_not_what_matches_today_or_ordered():
-    app = Secondme()
     chats = [
         # What the question is about: one flight each.
         "user: I flew JetBlue from Boston; budget airlines are fine by me.",
@@ -649,11 +652,9 @@ def test_an_order_question_finds_the_flights_not_what_matches_today_or_ordered()
         "user: Today I want to learn what happened earliest in the Roman republic and latest in the empire.",
         "user: My sourdough starter needs feeding twice a day.",
     ]
-    for text in chats:
-        app.add(NewMemory(text, type=MemoryType.EPISODIC, source_kind="chat"))
     question = "What is the order of airlines I flew with from earliest to latest before today?"
-    hits = app.search(question, k=2, mode="keyword")
-    assert {h.memory.text for h in hits} == set(chats[:2]), [h.memory.text for h in hits]
+    hits = keyword_hits(chats, question, 2)
+    assert set(hits) == set(chats[:2]), hits
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,13 @@ from secondme.eval.runner import CachedEmbedder, Tally, spread, spread_outside
 from tests.conftest import run_mem
 
 BENCH = default_bench_dir()
+#: The answer model for runs that only need answers to exist: the smallest one, on one thread
+#: (on a shared, busy machine llama.cpp's second thread mostly waits).
+TINY_LLM = {
+    "SECONDME_LLM_MODEL": "smollm2-135m",
+    "SECONDME_LLM_N_THREADS": "1",
+    "SECONDME_LLM_MAX_TOKENS": "20",
+}
 
 
 # --- small benchmark files ----------------------------------------------------------------------
@@ -185,12 +192,7 @@ def test_locomo_answers_with_tiny_model(locomo_file: Path, tmp_path: Path):
         "--no-embedding-cache",
         "--out",
         str(tmp_path),
-        # One thread: on a shared, busy machine llama.cpp's second thread mostly waits.
-        env={
-            "SECONDME_LLM_MODEL": "smollm2-135m",
-            "SECONDME_LLM_N_THREADS": "1",
-            "SECONDME_LLM_MAX_TOKENS": "40",
-        },
+        env={**TINY_LLM, "SECONDME_LLM_MAX_TOKENS": "40"},
     )
     agrees(report)
     assert report["metadata"]["models"]["llm"] == "smollm2-135m"
@@ -249,11 +251,7 @@ def test_locomo_held_out_answers_avoid_the_default_sample(tmp_path: Path):
         "--no-embedding-cache",
         "--out",
         str(tmp_path),
-        env={
-            "SECONDME_LLM_MODEL": "smollm2-135m",
-            "SECONDME_LLM_N_THREADS": "1",
-            "SECONDME_LLM_MAX_TOKENS": "20",
-        },
+        env=TINY_LLM,
     )
     agrees(report)
     answered = sorted(int(r["id"].split("#")[1]) for r in report["records"] if "answer" in r)
@@ -343,11 +341,7 @@ def test_longmemeval_answers_count_false_abstention(lme_file: Path, tmp_path: Pa
         "--no-embedding-cache",
         "--out",
         str(tmp_path),
-        env={
-            "SECONDME_LLM_MODEL": "smollm2-135m",
-            "SECONDME_LLM_N_THREADS": "1",
-            "SECONDME_LLM_MAX_TOKENS": "20",
-        },
+        env=TINY_LLM,
     )
     agrees(report)
     answered = {r["id"]: r for r in report["records"] if "answer" in r}
