@@ -801,6 +801,32 @@ def test_a_question_about_the_latest_lists_the_newest_first():
     assert "newest first" in user and LATEST_HINT not in user
 
 
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("Can you suggest some activities that I can do in the evening?", True),
+        ("I'm thinking of a small gathering. Any tips on what to bake?", True),
+        ("I am planning a theme park weekend; do you have any suggestions?", True),
+        ("What should I serve for dinner this weekend?", True),
+        ("Do you think it would be a good idea to attend my high school reunion?", True),
+        ("Could you recommend a book on video editing?", True),
+        # Recall, not a request for a suggestion.
+        ("What did Gina recommend?", False),
+        ("Did Ana give any tips on the wedding?", False),
+        ("Can you remind me what I baked last week?", False),
+        ("When did I last see Ana?", False),
+    ],
+)
+def test_a_request_for_a_suggestion_is_told_to_use_what_the_memories_say(question, asks):
+    from secondme.answer.prompt import SUGGESTION_HINT
+
+    app = Secondme()
+    memory, _ = app.add(NewMemory("Baked a lemon poppyseed cake", type=MemoryType.EPISODIC))
+    user = build_prompt(question, [], [Hit(memory=memory, score=1.0)], 500)[1]["content"]
+    assert user.endswith(f"Question: {question} {SUGGESTION_HINT}") is asks
+    assert (SUGGESTION_HINT in user) is asks
+
+
 @pytest.mark.slow
 def test_default_model_answers_a_knowledge_update_with_the_newer_fact(default_llm):
     app = Secondme()

@@ -21,6 +21,21 @@ if TYPE_CHECKING:
 #: Said after a "When did I last ..." question, whose memories are listed newest first.
 LATEST_HINT = "(The most recent one: the first memory above that fits.)"
 _WHEN = re.compile(r"\W*when\b", re.IGNORECASE)
+#: Said after a request for a suggestion ("Can you suggest some activities for the evening?",
+#: "Any tips on what to bake?"): the memories rarely say what to do, but they say what bears on
+#: it, and "I don't know" helps nobody.
+SUGGESTION_HINT = (
+    "(It asks for a suggestion: answer with what the memories say that bears on it, such as what "
+    "the user has, likes or has tried, citing them.)"
+)
+#: A request to the assistant for a suggestion, recommendation, tips or advice.
+SUGGESTION_REQUEST = re.compile(
+    r"\b(?:can|could|would|will) you (?:recommend|suggest|give me (?:some |any )?(?:tips|advice|ideas))\b"
+    r"|(?:^|[.!?;]\s+|\b(?:do you have|have you got|got|give me) )any (?:tips|advice|suggestions|ideas"
+    r"|recommendations)\b"
+    r"|\bwhat should I\b|\b(?:do you think )?(?:it )?(?:would|will) (?:it )?be a good idea\b",
+    re.IGNORECASE,
+)
 
 SYSTEM_PROMPT = """You answer the user's questions about their own life using only their saved memories.
 Rules:
@@ -171,6 +186,8 @@ def build_prompt(
     user = (
         f"Today is {today.strftime('%A')} {timeparse.human_date(today)}.\n\n"
         f"Memories ({'newest' if newest_first else 'oldest'} first):\n{lines or '(none)'}\n\n"
-        f"{counted}Question: {question}" + (f" {LATEST_HINT}" if asks_when_last else "")
+        f"{counted}Question: {question}"
+        + (f" {LATEST_HINT}" if asks_when_last else "")
+        + (f" {SUGGESTION_HINT}" if SUGGESTION_REQUEST.search(question) else "")
     )
     return [system_message(core, max_chars), {"role": "user", "content": user}]
