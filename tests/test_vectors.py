@@ -120,3 +120,27 @@ def test_two_processes_adding_200_each():
     assert app.store.count() == 400
     report = app.doctor()
     assert report.healthy and report.vectors == 400
+
+
+def test_the_index_searches_with_a_wide_candidate_list(app, tmp_path):
+    """New indexes search with SEARCH_EF candidates, and an index made before is raised to it."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    from secondme.store import vectors
+
+    with open_index(paths.chroma_dir()) as index:
+        assert index.collection.configuration["hnsw"]["ef_search"] == vectors.SEARCH_EF
+        assert index.collection.configuration["hnsw"]["space"] == "cosine"
+    # An index as earlier versions made it: Chroma's default of 100.
+    old = tmp_path / "old-chroma"
+    client = chromadb.PersistentClient(path=str(old), settings=ChromaSettings(anonymized_telemetry=False))
+    made = client.get_or_create_collection(
+        vectors.COLLECTION, embedding_function=None, metadata={"hnsw:space": "cosine"}
+    )
+    made.add(ids=["1"], embeddings=[[1.0] * 384])
+    assert made.configuration["hnsw"]["ef_search"] < vectors.SEARCH_EF
+    vectors.close_index()
+    with open_index(old) as index:
+        assert index.collection.configuration["hnsw"]["ef_search"] == vectors.SEARCH_EF
+        assert index.count() == 1
