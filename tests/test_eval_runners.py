@@ -129,6 +129,16 @@ def run_eval(*args: str, env: dict[str, str] | None = None) -> tuple[dict[str, A
     return printed, report
 
 
+def run_answered(bench: str, path: Path, out: Path, *args: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`mem eval BENCH PATH ARGS` with the tiny answer model and no embedding cache, its report
+    checked against its records; returns (printed summary, report JSON)."""
+    printed, report = run_eval(
+        bench, str(path), *args, "--no-embedding-cache", "--out", str(out), env=TINY_LLM
+    )
+    agrees(report)
+    return printed, report
+
+
 def agrees(report: dict[str, Any]) -> None:
     """The summary a run reported is the one its per-question records give."""
     assert summary_mismatches(report["summary"], recompute_summary(report["records"])) == []
@@ -242,18 +252,7 @@ def test_locomo_held_out_answers_avoid_the_default_sample(tmp_path: Path):
     many = [{**LOCOMO[0], "qa": LOCOMO[0]["qa"] * 40}]  # 160 questions, the same four repeated
     path = tmp_path / "locomo160.json"
     path.write_text(json.dumps(many))
-    printed, report = run_eval(
-        "locomo",
-        str(path),
-        "--held-out",
-        "--answer-limit",
-        "2",
-        "--no-embedding-cache",
-        "--out",
-        str(tmp_path),
-        env=TINY_LLM,
-    )
-    agrees(report)
+    printed, report = run_answered("locomo", path, tmp_path, "--held-out", "--answer-limit", "2")
     answered = sorted(int(r["id"].split("#")[1]) for r in report["records"] if "answer" in r)
     tuning = spread(160, DEFAULT_ANSWERS)
     outside = [i for i in range(160) if i not in tuning]
@@ -333,17 +332,7 @@ def test_longmemeval_limit_and_session_recall(lme_file: Path, tmp_path: Path):
 
 
 def test_longmemeval_answers_count_false_abstention(lme_file: Path, tmp_path: Path):
-    printed, report = run_eval(
-        "longmemeval",
-        str(lme_file),
-        "--limit",
-        "2",
-        "--no-embedding-cache",
-        "--out",
-        str(tmp_path),
-        env=TINY_LLM,
-    )
-    agrees(report)
+    printed, report = run_answered("longmemeval", lme_file, tmp_path, "--limit", "2")
     answered = {r["id"]: r for r in report["records"] if "answer" in r}
     assert set(answered) == {"q1", "q2_abs"}
     q1 = answered["q1"]["metrics"]
