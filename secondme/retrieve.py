@@ -100,12 +100,18 @@ class KeywordStore(Protocol):
 #: so keyword search leaves them out.  Only phrases addressed to "you", and "any tips / advice /
 #: ideas" opening a sentence or after "do you have", count: "What did Gina recommend?" and
 #: "What were Ana's ideas for the party?" keep their words.
+#: "Any tips / advice / suggestions ..." as a request: opening a sentence, or after "do you
+#: have", "got" or "give me" ("Did Ana give any tips on the wedding?" asks no one for tips).  A
+#: pattern string, shared with :data:`secondme.answer.prompt.SUGGESTION_REQUEST`.
+TIPS_REQUEST = (
+    r"(?:^|[.!?;]\s+|\b(?:do you have|have you got|got|give me) )any (?:tips|advice|suggestions|ideas"
+    r"|recommendations)\b"
+)
 REQUEST_FRAMES = re.compile(
     r"\b(?:do|would|can|could|will) you (?:think|know|remember|recommend|suggest|remind me(?: of)?"
     r"|tell me|help me)\b"
     r"|\b(?:i was|i am|i'm) wondering\b|\bif you could(?: remind me(?: of)?)?\b"
-    r"|(?:^|[.!?;]\s+|\b(?:do you have|have you got|got|give me) )any (?:tips|advice|suggestions|ideas"
-    r"|recommendations)\b"
+    rf"|{TIPS_REQUEST}"
     r"|\ba (?:good|great|bad) idea\b",
     re.IGNORECASE,
 )
@@ -116,8 +122,9 @@ REQUEST_FRAMES = re.compile(
 #: "from earliest to latest").  In a memory these words speak of that memory's own present, so
 #: as keywords they only match by chance: "What is the order of airlines I flew with from
 #: earliest to latest before today?" matched stock-market messages on "today" and an HTML
-#: lesson on "ordered lists".  The time parser (:func:`secondme.timeparse.question_time`)
-#: already reads them; keyword search leaves them out.
+#: lesson on "ordered lists".  Keyword search leaves them out; what they say about time is read
+#: by the time parser (:func:`secondme.timeparse.question_time`: "currently" and "recently" ask
+#: for the newest, "earliest" for the oldest, "how many months ago" counts months).
 TIME_FRAMES = re.compile(
     r"\b(?:before |until |up to |as of )?(?:today|now)\b|\bso far\b|\bcurrently\b|\brecently\b"
     r"|\bago\b|\bin (?:the |what |which )?(?:chronological )?order\b|\bthe order (?:of|in which)\b"

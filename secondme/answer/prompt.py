@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from secondme import timeparse
 from secondme.memory import Memory
+from secondme.retrieve import TIPS_REQUEST
 
 if TYPE_CHECKING:
     from secondme.answer.evidence import Excerpt
@@ -31,9 +32,8 @@ SUGGESTION_HINT = (
 #: A request to the assistant for a suggestion, recommendation, tips or advice.
 SUGGESTION_REQUEST = re.compile(
     r"\b(?:can|could|would|will) you (?:recommend|suggest|give me (?:some |any )?(?:tips|advice|ideas))\b"
-    r"|(?:^|[.!?;]\s+|\b(?:do you have|have you got|got|give me) )any (?:tips|advice|suggestions|ideas"
-    r"|recommendations)\b"
-    r"|\bwhat should I\b|\b(?:do you think )?(?:it )?(?:would|will) (?:it )?be a good idea\b",
+    rf"|{TIPS_REQUEST}"
+    r"|\bwhat should I\b|\b(?:would|will) (?:it )?be a good idea\b",
     re.IGNORECASE,
 )
 
