@@ -139,7 +139,7 @@ def test_streaming_and_invalid_citations_with_a_real_tiny_model(tiny_llm):
     app.add(NewMemory("The spare house key is under the blue flower pot"))
     pieces: list[str] = []
     result = ask_question(app, "Where is the spare key?", llm=tiny_llm, on_token=pieces.append)
-    assert pieces and "".join(pieces).strip() == result.draft
+    assert pieces and "".join(pieces).strip() == result.streamed
     assert set(result.citations) <= {1}
     assert all(i != 1 for i in result.invalid_citations)
     assert result.model == "smollm2-135m"

@@ -532,7 +532,7 @@ def test_the_tui_uses_the_daemon_and_loads_no_model_itself(daemon, configured):
     assert created and backend.memory(memory.id).text == "Bought a new bicycle"
     pieces: list[str] = []
     answer = backend.ask("Who is my dentist?", on_token=pieces.append)
-    assert answer.model == "smollm2-135m" and "".join(pieces).strip() == answer.draft
+    assert answer.model == "smollm2-135m" and "".join(pieces).strip() == answer.streamed
     # Everything heavy happened in the daemon.
     assert backend.app._embedder is None and backend.llm is None
 

@@ -28,6 +28,7 @@ from secondme.answer.citations import (
 )
 from secondme.answer.evidence import Excerpt, select_evidence
 from secondme.answer.prompt import build_prompt, system_message
+from secondme.answer.restated import RestatedStream, drop_restated
 from secondme.answer.updates import drop_superseded
 from secondme.memory import Memory
 from secondme.owner import owner_names
@@ -55,7 +56,7 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     prompt: list[dict[str, str]] = field(default_factory=list)
     draft: str | None = None
-    """The model's own words, when a check replaced them (see :func:`check_attribution`)."""
+    """The model's own words (a check may have replaced them: see :func:`check_attribution`)."""
     misattribution: Misattribution | None = None
     cited: list[Memory] = field(default_factory=list)
     """The memories the answer cites, in citation order."""
@@ -67,6 +68,12 @@ class Answer:
     prompt_tokens: int | None = None
     """Tokens of the question's own part of the prompt (the system part is cached)."""
     when: timeparse.QuestionTime | None = None
+
+    @property
+    def streamed(self) -> str | None:
+        """What the answer's stream showed: the model's words without an opening that restated
+        the question (:mod:`secondme.answer.restated`); None when no model answered."""
+        return None if self.draft is None else drop_restated(self.question, self.draft)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of ``mem ask --json``."""
@@ -333,13 +340,17 @@ def generate(
         llm.prime(prepared.system)
         timings["prime_s"] = time.perf_counter() - priming
     pieces: list[str] = []
+    # Faces are shown the answer as it will stand: a restated question held back, then left out.
+    stream = RestatedStream(question, on_token) if on_token else None
     gen_started = time.perf_counter()
     for piece in llm.chat(messages, max_tokens=settings.llm.max_tokens):
         if not pieces:
             timings["first_token_s"] = time.perf_counter() - started
         pieces.append(piece)
-        if on_token:
-            on_token(piece)
+        if stream:
+            stream(piece)
+    if stream:
+        stream.close()
     timings["generate_s"] = time.perf_counter() - gen_started
     draft = "".join(pieces).strip()
     # The model's arithmetic is redone in code ("542 + 1,456 = 2,008" gets 1,998).
@@ -370,6 +381,9 @@ def generate(
         wrong_person = check_attribution(question, text, shown)
         if wrong_person is not None:
             text, abstained, valid, inferred = wrong_person.explain(), True, [], False
+    if not abstained:
+        # "The natural disaster that affected John's old area was a flood [12]." -> "A flood [12]."
+        text = drop_restated(question, text)
     app.touch(valid)
     timings["total_s"] = time.perf_counter() - started
     return Answer(

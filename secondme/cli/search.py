@@ -141,7 +141,7 @@ def ask(
         typer.echo(
             f"\nIn the vault: {names} (see it with `mem vault get {labels[0]}`, or ask with --allow-vault)"
         )
-    if live and result.draft is not None and result.answer != result.draft:
+    if live and result.streamed is not None and result.answer != result.streamed:
         # The streamed words were the model's; the check that overrules them gets the last word.
         typer.echo(f"\nChecked: {result.answer}")
     if result.cited:

@@ -331,7 +331,8 @@ def answer_question(app: Secondme, models: SharedModels, question: str, today: d
     Returns ``{"answer", "abstained", "citations", "draft", "seconds", "timings",
     "prompt_tokens", "evidence", "prompt", "error"}`` (``evidence``: the ids of the memories the prompt
     quoted; ``prompt``: the question's part of the prompt, to read where an answer went wrong)
-    (``draft``: the model's words when the attribution check replaced them, else None); on an
+    (``draft``: the model's words when the answer differs from them, else None: a check replaced
+    them, or a restated question was left out, :mod:`secondme.answer.restated`); on an
     error the answer is empty and ``error`` holds its text.
     """
 
@@ -345,7 +346,7 @@ def answer_question(app: Secondme, models: SharedModels, question: str, today: d
         "answer": result.answer,
         "abstained": result.abstained,
         "citations": result.citations,
-        "draft": result.draft if result.misattribution is not None else None,
+        "draft": result.draft if result.draft != result.answer else None,
         "seconds": seconds,
         "timings": {k: round(v, 3) for k, v in result.timings.items()},
         "prompt_tokens": result.prompt_tokens,
@@ -357,7 +358,7 @@ def answer_question(app: Secondme, models: SharedModels, question: str, today: d
 
 def keep_outcome(record: dict[str, Any], outcome: dict[str, Any]) -> None:
     """Copy what :func:`answer_question` returned into a report record (scores aside); the
-    model's ``draft`` only when a check replaced it."""
+    model's ``draft`` only when the answer differs from it."""
     record["answer"] = outcome["answer"]
     record["abstained"] = outcome["abstained"]
     if outcome.get("draft"):
