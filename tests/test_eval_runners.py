@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from secondme.cli import app as cli_app
 from secondme.eval.datasets import LOCOMO_FILE, default_bench_dir
 from secondme.eval.metrics import is_abstention
-from secondme.eval.report import recompute_perf_summary, recompute_summary, summary_mismatches
-from secondme.eval.runner import CachedEmbedder, Tally, spread, spread_outside
+from secondme.eval.report import declines, recompute_perf_summary, recompute_summary, summary_mismatches
+from secondme.eval.runner import DECLINE_SOURCES, CachedEmbedder, Tally, declined_by, spread, spread_outside
 from tests.conftest import run_mem
 
 BENCH = default_bench_dir()
@@ -222,6 +222,15 @@ def test_locomo_answers_with_tiny_model(locomo_file: Path, tmp_path: Path):
         else:
             assert declined == (1.0 if is_abstention(record["answer"]) else 0.0)
     assert printed["summary"]["overall"]["hybrid"]["false_abstention"]["n"] == 3
+    # Each decline the answer path made says where it was made, and the report counts them.
+    for record in answered:
+        assert record.get("declined_by") in (None, *DECLINE_SOURCES)
+    counted = sum(sum(c.values()) for c in declines(report["records"]).values())
+    assert counted == sum(
+        (r["metrics"].get("false_abstention") or r["metrics"].get("abstention") or 0) for r in answered
+    )
+    markdown = Path(printed["files"]["markdown"]).read_text()
+    assert ("## Declined answers, by where they were declined" in markdown) == (counted > 0)
 
     # Recomputed from the answers and ranked turns alone, every number agrees ...
     path = Path(printed["files"]["json"])
@@ -502,3 +511,29 @@ def test_cached_embedder_returns_the_same_vectors(tmp_path: Path):
     assert (cache.hits, cache.misses) == (0, 3)
     cache.embed(["a"])  # one text is a query: never cached, always embedded
     assert inner.seen[-1] == "a" and (cache.hits, cache.misses) == (0, 3)
+
+
+def test_declines_are_counted_by_where_they_were_made():
+    from types import SimpleNamespace
+
+    def answer(abstained: bool, model: str | None, misattribution: object = None) -> Any:
+        return SimpleNamespace(abstained=abstained, model=model, misattribution=misattribution)
+
+    assert declined_by(answer(False, "qwen")) is None
+    assert declined_by(answer(True, None)) == "before the model"
+    assert declined_by(answer(True, "qwen")) == "model"
+    assert declined_by(answer(True, "qwen", misattribution=object())) == "answer check"
+    records = [
+        {"category": "single-hop", "metrics": {"false_abstention": 1.0}, "declined_by": "answer check"},
+        {"category": "single-hop", "metrics": {"false_abstention": 1.0}, "declined_by": "answer check"},
+        # Read as a refusal by the benchmark's rule though the answer path did not flag it.
+        {"category": "single-hop", "metrics": {"false_abstention": 1.0}},
+        {"category": "single-hop", "metrics": {"false_abstention": 0.0}},
+        {"category": "adversarial", "metrics": {"abstention": 1.0}, "declined_by": "before the model"},
+        {"category": "adversarial", "metrics": {"abstention": 0.0}},
+        {"category": "temporal", "metrics": {"f1": 1.0}},
+    ]
+    assert declines(records) == {
+        "false: single-hop": {"answer check": 2, "model": 1},
+        "right: adversarial": {"before the model": 1},
+    }

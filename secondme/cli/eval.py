@@ -102,8 +102,29 @@ def _show(run: EvalRun, files: ReportFiles, json_: bool) -> None:
         f"\n{params.get('questions')} questions, {answered}, {params.get('failed')} failed, "
         f"{params.get('elapsed_s')} s.  Report: {files.markdown}"
     )
+    _show_declines(run.records)
     if run.failed:
         typer.echo(f"{len(run.failed)} failed records are listed in the report.", err=True)
+
+
+def _show_declines(records: list[dict[str, Any]]) -> None:
+    """One line: how many answers were declined, and where (see the report's table)."""
+    from collections import Counter
+
+    from secondme.eval.report import declines
+    from secondme.eval.runner import DECLINE_SOURCES
+
+    answerable: Counter[str] = Counter()
+    unanswerable: Counter[str] = Counter()
+    for label, counts in declines(records).items():
+        (answerable if label.startswith("false") else unanswerable).update(counts)
+    parts = []
+    for name, counts in (("answerable", answerable), ("not answerable", unanswerable)):
+        if counts:
+            where = ", ".join(f"{source} {counts[source]}" for source in DECLINE_SOURCES if counts[source])
+            parts.append(f"{name} {sum(counts.values())} ({where})")
+    if parts:
+        typer.echo("Declined: " + "; ".join(parts) + ".")
 
 
 def _check_answers(no_answers: bool, answer_limit: int | None, held_out: bool = False) -> None:

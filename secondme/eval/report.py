@@ -304,7 +304,7 @@ def write_report(
     if is_perf:
         markdown = perf_markdown(summary, metadata, png=png_path)
     else:
-        markdown = quality_markdown(bench, summary, metadata, png=png_path)
+        markdown = quality_markdown(bench, summary, metadata, png=png_path, records=records)
     if plot_note:
         markdown += f"\n_{plot_note}_\n"
     md_path.write_text(markdown, encoding="utf-8")
@@ -357,9 +357,11 @@ def quality_markdown(
     metadata: Mapping[str, Any],
     *,
     png: Path | None = None,
+    records: Sequence[Mapping[str, Any]] = (),
 ) -> str:
     """The Markdown report of a quality run: an overall table, then one table per metric
-    with a row per category and a column per system."""
+    with a row per category and a column per system, then where answers were declined
+    (:func:`declines`) when ``records`` hold answers."""
     systems = list(summary.get("systems", []))
     metric_names = list(summary.get("metrics", []))
     title = BENCH_TITLES.get(bench, bench)
@@ -385,7 +387,44 @@ def quality_markdown(
             n = max((c.get("n", 0) for c in cells), default=0)
             rows.append([label, str(n), *(_fmt(c.get("mean")) for c in cells)])
         lines += _table(["category", "n", *systems], rows)
+    table = declines(records)
+    if table:
+        from secondme.eval.runner import DECLINE_SOURCES
+
+        lines += [
+            "",
+            "## Declined answers, by where they were declined",
+            "",
+            "Answerable questions declined (false abstention) and questions the memories do not "
+            "answer declined (abstention), counted by the step that declined them.",
+            "",
+        ]
+        rows = [
+            [label, str(sum(counts.values())), *(str(counts.get(s, 0)) for s in DECLINE_SOURCES)]
+            for label, counts in table.items()
+        ]
+        lines += _table(["declined", "all", *DECLINE_SOURCES], rows)
     return "\n".join(lines) + "\n"
+
+
+def declines(records: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
+    """Per category, how many answers were declined where: the records whose false abstention
+    or abstention is 1, by their ``declined_by`` (an answer that reads as a refusal without
+    the answer path flagging it is the model's).  Answerable questions are labelled "false:
+    <category>", the others "right: <category>"."""
+    table: dict[str, dict[str, int]] = {}
+    for record in records:
+        metrics = record.get("metrics") or {}
+        if metrics.get("false_abstention") == 1.0:
+            label = f"false: {record.get('category')}"
+        elif metrics.get("abstention") == 1.0:
+            label = f"right: {record.get('category')}"
+        else:
+            continue
+        source = str(record.get("declined_by") or "model")
+        counts = table.setdefault(label, {})
+        counts[source] = counts.get(source, 0) + 1
+    return dict(sorted(table.items()))
 
 
 def perf_markdown(summary: Mapping[str, Any], metadata: Mapping[str, Any], *, png: Path | None = None) -> str:

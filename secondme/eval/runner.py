@@ -328,7 +328,7 @@ def search_all(
 def answer_question(app: Secondme, models: SharedModels, question: str, today: datetime) -> dict[str, Any]:
     """Answer through ``mem ask``'s own code path, asked at ``today``.
 
-    Returns ``{"answer", "abstained", "citations", "draft", "seconds", "timings",
+    Returns ``{"answer", "abstained", "citations", "draft", "declined_by", "seconds", "timings",
     "prompt_tokens", "evidence", "prompt", "error"}`` (``evidence``: the ids of the memories the prompt
     quoted; ``prompt``: the question's part of the prompt, to read where an answer went wrong)
     (``draft``: the model's words when the answer differs from them, else None: a check replaced
@@ -347,6 +347,7 @@ def answer_question(app: Secondme, models: SharedModels, question: str, today: d
         "abstained": result.abstained,
         "citations": result.citations,
         "draft": result.draft if result.draft != result.answer else None,
+        "declined_by": declined_by(result),
         "seconds": seconds,
         "timings": {k: round(v, 3) for k, v in result.timings.items()},
         "prompt_tokens": result.prompt_tokens,
@@ -356,6 +357,22 @@ def answer_question(app: Secondme, models: SharedModels, question: str, today: d
     }
 
 
+#: Where an answer was declined (:func:`declined_by`), in the order the answer path meets them.
+DECLINE_SOURCES = ("before the model", "model", "answer check")
+
+
+def declined_by(answer: Any) -> str | None:
+    """Where :func:`secondme.answer.ask` declined, if it did: "before the model" (nothing
+    retrieved, or the subject check: the memories tell only of someone else), "model" (the
+    model said it does not know) or "answer check" (the model answered, and the attribution
+    check found the answer told of someone else)."""
+    if not answer.abstained:
+        return None
+    if answer.model is None:
+        return "before the model"
+    return "answer check" if answer.misattribution is not None else "model"
+
+
 def keep_outcome(record: dict[str, Any], outcome: dict[str, Any]) -> None:
     """Copy what :func:`answer_question` returned into a report record (scores aside); the
     model's ``draft`` only when the answer differs from it."""
@@ -363,6 +380,8 @@ def keep_outcome(record: dict[str, Any], outcome: dict[str, Any]) -> None:
     record["abstained"] = outcome["abstained"]
     if outcome.get("draft"):
         record["draft"] = outcome["draft"]
+    if outcome.get("declined_by"):
+        record["declined_by"] = outcome["declined_by"]
     record["citations"] = outcome.get("citations", [])
     record["evidence_memories"] = outcome.get("evidence", [])
     if outcome.get("prompt"):
