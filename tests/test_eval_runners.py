@@ -390,11 +390,19 @@ def test_bad_benchmark_file_is_one_line_and_exit_2(bench: str, tmp_path: Path):
     assert result.returncode == 2 and "malformed" in result.stderr and str(wrong_shape) in result.stderr
 
 
-def test_held_out_without_answers_is_one_line_and_exit_2(locomo_file: Path):
-    result = run_mem("eval", "locomo", str(locomo_file), "--no-answers", "--held-out")
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [
+        (["--no-answers", "--held-out"], "--held-out"),
+        (["--no-answers", "--fresh"], "--fresh"),
+        (["--held-out", "--fresh"], "--fresh"),
+    ],
+)
+def test_contradicting_samples_are_one_line_and_exit_2(locomo_file: Path, flags: list[str], named: str):
+    result = run_mem("eval", "locomo", str(locomo_file), *flags)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]
-    assert "--held-out" in result.stderr
+    assert named in result.stderr
 
 
 def test_bad_perf_sizes_exit_2():
@@ -487,6 +495,20 @@ def test_held_out_positions_follow_the_whole_split_under_a_limit():
     assert limited == {i for i in full if i < 200}
     assert not limited & spread(497, DEFAULT_ANSWERS)
     assert answer_positions(200, 497, 50, held_out=False) == spread(200, 50)
+
+
+def test_the_fresh_sample_shares_no_question_with_the_other_two():
+    """--fresh answers only questions that neither the default nor the held-out sample holds."""
+    from secondme.eval.locomo import DEFAULT_ANSWERS, answer_positions
+
+    tuning = answer_positions(497, 497, DEFAULT_ANSWERS)
+    held_out = answer_positions(497, 497, DEFAULT_ANSWERS, held_out=True)
+    fresh = answer_positions(497, 497, None, fresh=True)
+    assert len(fresh) == 497 - 2 * DEFAULT_ANSWERS
+    assert not fresh & tuning and not fresh & held_out
+    assert len(answer_positions(497, 497, 100, fresh=True)) == 100
+    # Under --limit the same questions are avoided.
+    assert answer_positions(400, 497, None, fresh=True) == {i for i in fresh if i < 400}
 
 
 class CountingEmbedder:

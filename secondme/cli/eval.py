@@ -47,6 +47,14 @@ HeldOutOpt = Annotated[
         "measured on: figures from questions not looked at.",
     ),
 ]
+FreshOpt = Annotated[
+    bool,
+    typer.Option(
+        "--fresh",
+        help="Answer questions outside both the default and the --held-out sample: answer rules "
+        "have been read against those two, not against these.",
+    ),
+]
 NoAnswersOpt = Annotated[
     bool, typer.Option("--no-answers", help="Skip the answer model: retrieval metrics only.")
 ]
@@ -98,6 +106,8 @@ def _show(run: EvalRun, files: ReportFiles, json_: bool) -> None:
     answered = f"{params.get('answered')} answered"
     if params.get("answer_sample") == "held out":
         answered += " (held out: outside the default sample)"
+    elif params.get("answer_sample") == "fresh":
+        answered += " (fresh: outside the default and the held-out samples)"
     typer.echo(
         f"\n{params.get('questions')} questions, {answered}, {params.get('failed')} failed, "
         f"{params.get('elapsed_s')} s.  Report: {files.markdown}"
@@ -127,11 +137,17 @@ def _show_declines(records: list[dict[str, Any]]) -> None:
         typer.echo("Declined: " + "; ".join(parts) + ".")
 
 
-def _check_answers(no_answers: bool, answer_limit: int | None, held_out: bool = False) -> None:
+def _check_answers(
+    no_answers: bool, answer_limit: int | None, held_out: bool = False, fresh: bool = False
+) -> None:
     if no_answers and answer_limit:
         raise InputError("--no-answers and --answer-limit contradict each other", hint="pass one of them")
     if no_answers and held_out:
         raise InputError("--no-answers and --held-out contradict each other", hint="pass one of them")
+    if no_answers and fresh:
+        raise InputError("--no-answers and --fresh contradict each other", hint="pass one of them")
+    if held_out and fresh:
+        raise InputError("--held-out and --fresh are two different samples", hint="pass one of them")
 
 
 @eval_app.command("locomo")
@@ -141,6 +157,7 @@ def locomo(
     no_answers: NoAnswersOpt = False,
     answer_limit: AnswerLimitOpt = None,
     held_out: HeldOutOpt = False,
+    fresh: FreshOpt = False,
     out: OutOpt = None,
     no_cache: NoCacheOpt = False,
     json_: JsonOpt = False,
@@ -149,17 +166,19 @@ def locomo(
 
     Retrieval covers every question; answers cover 150 of them spread over the split unless
     --answer-limit says otherwise (about 400 prompt tokens each: 6-8 s on two CPU cores).
-    --held-out answers others instead, spread over the questions the default sample leaves out.
+    --held-out answers others instead, spread over the questions the default sample leaves out;
+    --fresh answers questions outside both.
     """
     from secondme.eval.locomo import DEFAULT_ANSWERS, run_locomo
 
-    _check_answers(no_answers, answer_limit, held_out)
+    _check_answers(no_answers, answer_limit, held_out, fresh)
     run = run_locomo(
         path,
         limit=limit,
         answers=not no_answers,
         answer_limit=DEFAULT_ANSWERS if answer_limit is None else answer_limit,
         held_out=held_out,
+        fresh=fresh,
         embedding_cache=not no_cache,
         progress=True,
     )

@@ -148,16 +148,24 @@ def ranked_turns_of(ids: list[int], turns_of: dict[int, list[str]]) -> list[str]
     return list(seen)
 
 
-def answer_positions(total: int, full: int, count: int | None, held_out: bool) -> set[int]:
+def answer_positions(
+    total: int, full: int, count: int | None, held_out: bool = False, fresh: bool = False
+) -> set[int]:
     """The positions (in file order) of the run's ``total`` questions to answer.
 
-    ``count`` of them spread evenly, or, with ``held_out``, spread over the positions outside
-    the tuning sample: :data:`DEFAULT_ANSWERS` spread over the ``full`` split's questions.  The
-    tuning sample is fixed by the whole split, so a ``--limit`` run avoids the same questions.
+    ``count`` of them spread evenly; with ``held_out``, spread over the positions outside the
+    tuning sample (:data:`DEFAULT_ANSWERS` spread over the ``full`` split's questions); with
+    ``fresh``, spread over those outside both the tuning sample and the default held-out sample
+    (:data:`DEFAULT_ANSWERS` spread over the rest), which answer rules have been read against
+    too.  The samples are fixed by the whole split, so a ``--limit`` run avoids the same
+    questions.
     """
-    if not held_out:
-        return spread(total, count)
-    return spread_outside(total, spread(full, DEFAULT_ANSWERS), count)
+    tuning = spread(full, DEFAULT_ANSWERS)
+    if fresh:
+        return spread_outside(total, tuning | spread_outside(full, tuning, DEFAULT_ANSWERS), count)
+    if held_out:
+        return spread_outside(total, tuning, count)
+    return spread(total, count)
 
 
 def select_questions(
@@ -198,6 +206,7 @@ def run_locomo(
     answers: bool = True,
     answer_limit: int | None = None,
     held_out: bool = False,
+    fresh: bool = False,
     embedding_cache: bool = True,
     progress: bool = True,
 ) -> EvalRun:
@@ -206,8 +215,9 @@ def run_locomo(
     ``limit`` keeps the first N questions in file order (only the conversations they need are
     loaded).  ``answers=False`` skips the answer model; ``answer_limit`` answers only that many
     questions, evenly spread (:func:`~secondme.eval.runner.spread`), and retrieval still covers
-    all.  ``held_out`` takes those questions from outside the tuning sample
-    (:func:`answer_positions`).  ``embedding_cache`` reuses vectors of texts embedded by earlier runs
+    all.  ``held_out`` takes those questions from outside the tuning sample, ``fresh`` from
+    outside both it and the held-out sample (:func:`answer_positions`).  ``embedding_cache``
+    reuses vectors of texts embedded by earlier runs
     (:class:`~secondme.eval.runner.CachedEmbedder`).  A missing or malformed file raises
     :class:`~secondme.errors.InputError` before anything is loaded.
     """
@@ -216,7 +226,7 @@ def run_locomo(
     plan = select_questions(conversations, limit)
     total = sum(len(numbered) for _, numbered in plan)
     full = sum(len(conversation.questions) for conversation in conversations)
-    to_answer = answer_positions(total, full, answer_limit, held_out) if answers else set()
+    to_answer = answer_positions(total, full, answer_limit, held_out, fresh) if answers else set()
     recorder = Recorder()
     position = 0
     with Workspace() as workspace:
@@ -250,7 +260,7 @@ def run_locomo(
         failed=len(recorder.failed),
         models=models,
     )
-    params["answer_sample"] = "held out" if held_out else "tuning"
+    params["answer_sample"] = "fresh" if fresh else "held out" if held_out else "tuning"
     notes = [
         "each conversation is loaded into a fresh home through the chat pipeline "
         "(ChatMessage per turn with the session date, drafts_from_messages windows)",
@@ -262,7 +272,10 @@ def run_locomo(
         "scoring; token F1 with LoCoMo's normalisation and false abstention (the answer "
         "declines) for categories 1-4, abstention (the answer declines) for category 5",
         (
-            f"answered: {len(to_answer)} questions spread over those outside the tuning sample "
+            f"answered: {len(to_answer)} questions spread over those outside both the tuning "
+            f"sample and the default held-out sample ({DEFAULT_ANSWERS} each)"
+            if fresh
+            else f"answered: {len(to_answer)} questions spread over those outside the tuning sample "
             f"(the {DEFAULT_ANSWERS} answered by default, on which the answer path was measured)"
             if held_out
             else f"answered: {len(to_answer)} questions spread evenly over the split"
