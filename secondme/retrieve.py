@@ -93,13 +93,6 @@ class KeywordStore(Protocol):
         ...
 
 
-#: How a request to the assistant is framed, as opposed to what it is about: "Do you think it
-#: would be a good idea to attend my high school reunion?", "I was wondering if you could remind
-#: me of ...", "Any tips on what to bake?".  As keywords these words match every other request
-#: a chat with an assistant holds ("Do you think that's a good idea?" about a shopping spree),
-#: so keyword search leaves them out.  Only phrases addressed to "you", and "any tips / advice /
-#: ideas" opening a sentence or after "do you have", count: "What did Gina recommend?" and
-#: "What were Ana's ideas for the party?" keep their words.
 #: "Any tips / advice / suggestions ..." as a request: opening a sentence, or after "do you
 #: have", "got" or "give me" ("Did Ana give any tips on the wedding?" asks no one for tips).  A
 #: pattern string, shared with :data:`secondme.answer.prompt.SUGGESTION_REQUEST`.
@@ -107,6 +100,13 @@ TIPS_REQUEST = (
     r"(?:^|[.!?;]\s+|\b(?:do you have|have you got|got|give me) )any (?:tips|advice|suggestions|ideas"
     r"|recommendations)\b"
 )
+#: How a request to the assistant is framed, as opposed to what it is about: "Do you think it
+#: would be a good idea to attend my high school reunion?", "I was wondering if you could remind
+#: me of ...", "Any tips on what to bake?".  As keywords these words match every other request
+#: a chat with an assistant holds ("Do you think that's a good idea?" about a shopping spree),
+#: so keyword search leaves them out.  Only phrases addressed to "you", and "any tips / advice /
+#: ideas" opening a sentence or after "do you have", count: "What did Gina recommend?" and
+#: "What were Ana's ideas for the party?" keep their words.
 REQUEST_FRAMES = re.compile(
     r"\b(?:do|would|can|could|will) you (?:think|know|remember|recommend|suggest|remind me(?: of)?"
     r"|tell me|help me)\b"

@@ -92,6 +92,7 @@ def test_attribute_picks_the_memory_the_answer_repeats():
 def test_nothing_retrieved_abstains_without_a_model():
     result = ask_question(Secondme(), "What is my blood type?", llm=object())
     assert result.abstained and result.citations == [] and result.answer == "I don't know."
+    assert result.declined_by == "before the model"
 
 
 class Scripted:
@@ -392,6 +393,21 @@ def test_ask_declines_without_the_model_when_only_someone_else_did_it():
     assert result.abstained is True and result.citations == []
     assert result.answer.startswith("I don't know: the memories say that of Marta, not Joao")
     assert result.misattribution is not None and result.to_dict()["misattribution"]["said_by"] == "Marta"
+    assert result.declined_by == "before the model"
+
+
+def test_an_answer_says_where_it_was_declined():
+    app = Secondme()
+    chat_memories(CAMPING_CHAT)
+    question = "What did Joao do on the weekend?"
+    # "How was your weekend?" asks Joao: the check before the model lets the question through.
+    borrowed = ask_question(app, question, llm=Scripted("Roasted marshmallows on a campfire by the lake."))
+    assert borrowed.abstained and borrowed.misattribution is not None
+    assert borrowed.declined_by == borrowed.to_dict()["declined_by"] == "answer check"
+    said = ask_question(app, question, llm=Scripted("I don't know."))
+    assert said.abstained and said.declined_by == "model"
+    answered = ask_question(app, question, llm=Scripted("He finished the kitchen shelves [1]."))
+    assert not answered.abstained and answered.declined_by is None
 
 
 def test_memories_without_speakers_are_not_checked():

@@ -41,6 +41,10 @@ if TYPE_CHECKING:
 MAX_VECTOR_ONLY_DISTANCE = 0.75
 
 
+#: Where an answer can be declined (:attr:`Answer.declined_by`), in the order the path meets them.
+DECLINE_SOURCES = ("before the model", "model", "answer check")
+
+
 @dataclass
 class Answer:
     """The result of ``mem ask``."""
@@ -75,6 +79,18 @@ class Answer:
         the question (:mod:`secondme.answer.restated`); None when no model answered."""
         return None if self.draft is None else drop_restated(self.question, self.draft)
 
+    @property
+    def declined_by(self) -> str | None:
+        """Where the answer was declined, if it was (:data:`DECLINE_SOURCES`): "before the
+        model" (nothing retrieved, or :func:`check_subject`: the memories tell only of someone
+        else), "model" (it said it does not know) or "answer check" (:func:`check_attribution`
+        found that its answer told of someone else)."""
+        if not self.abstained:
+            return None
+        if self.model is None:
+            return "before the model"
+        return "answer check" if self.misattribution is not None else "model"
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON form of ``mem ask --json``."""
         return {
@@ -82,6 +98,7 @@ class Answer:
             "answer": self.answer,
             "draft": self.draft if self.draft is not None else self.answer,
             "misattribution": self.misattribution.to_dict() if self.misattribution else None,
+            "declined_by": self.declined_by,
             "citations": self.citations,
             "abstained": self.abstained,
             "memories": [h.to_dict() for h in self.hits],

@@ -25,6 +25,7 @@ arrives is what the answer ends as.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 
@@ -95,11 +96,24 @@ _TOKEN = re.compile(r"[\w'’-]+|\[\d+\]|[^\w\s]|\n")
 _CITATION = re.compile(r"\[\d+\]")
 #: How many content words after the cut are read for the question going on.
 _LOOK_AHEAD = 3
+#: :func:`answer_start`'s answer for "Yes, <the question again>.": keep only the yes or no.
+YES_NO_ONLY = -1
 
 
-def _keys(word: str) -> set[str]:
+def _key(word: str) -> str:
     """What a word is matched by: its Porter stem, a possessive "'s" aside ("planned": "plan")."""
-    return {porter_stem(re.sub(r"['’]s?$", "", word.lower()))}
+    return porter_stem(re.sub(r"['’]s?$", "", word.lower()))
+
+
+@functools.lru_cache(maxsize=32)
+def _positions(question: str) -> dict[str, list[int]]:
+    """Where each word of ``question`` stands (by :func:`_key`), question words left out; read
+    once per question, though a stream asks :func:`answer_start` at every piece."""
+    positions: dict[str, list[int]] = {}
+    for place, word in enumerate(re.findall(r"[\w'’-]+", question)):
+        if word.lower() not in _QUESTION_WORDS:
+            positions.setdefault(_key(word), []).append(place)
+    return positions
 
 
 def _is_word(token: str) -> bool:
@@ -107,16 +121,13 @@ def _is_word(token: str) -> bool:
 
 
 def answer_start(question: str, text: str, complete: bool = True) -> int | None:
-    """Where the answer proper starts in ``text`` (0: nothing to drop; see the module doc).
+    """Where the answer proper starts in ``text`` (0: nothing to drop; :data:`YES_NO_ONLY`:
+    only its opening yes or no stands; see the module doc).
 
     With ``complete`` false, ``text`` is the start of an answer still being written: None
     means the words so far do not decide it yet.
     """
-    positions: dict[str, list[int]] = {}
-    for place, word in enumerate(re.findall(r"[\w'’-]+", question)):
-        if word.lower() not in _QUESTION_WORDS:
-            for key in _keys(word):
-                positions.setdefault(key, []).append(place)
+    positions = _positions(question)
     if not complete:
         text = re.sub(r"\[\d*$", "", text)  # a citation being written is not read yet
     tokens = list(_TOKEN.finditer(text))
@@ -141,12 +152,8 @@ def answer_start(question: str, text: str, complete: bool = True) -> int | None:
         if not _is_word(token):
             cut = at
             break
-        later = sorted(
-            p
-            for key in _keys(_ASKER.get(token.lower(), token)) | _keys(token)
-            for p in positions.get(key, [])
-            if p > last
-        )
+        keys = {_key(token), _key(_ASKER.get(token.lower(), token))}
+        later = sorted(p for key in keys for p in positions.get(key, []) if p > last)
         if later:
             last = later[0]
             kinds.append("question")
@@ -189,7 +196,7 @@ def answer_start(question: str, text: str, complete: bool = True) -> int | None:
     else:
         if not complete:
             return None  # the next words may still say the question on
-    if any(p > last for word in ahead for key in _keys(word) for p in positions.get(key, [])):
+    if any(p > last for word in ahead for p in positions.get(_key(word), [])):
         return 0
     return tokens[start].start()
 
@@ -199,19 +206,19 @@ def _yes_no_start(
 ) -> int | None:
     # "Yes, <the question again>." is "Yes.": only citations and the full stop may follow.
     if cut is None:
-        return None if not complete else (-1 if content >= 2 else 0)
+        return None if not complete else (YES_NO_ONLY if content >= 2 else 0)
     if _is_word(tokens[cut].group()) or content < 2:
         return 0
     tail = _CITATION.sub("", text[tokens[cut].start() :])
     if tail.strip(" .!"):
         return 0
-    return -1 if complete else None
+    return YES_NO_ONLY if complete else None
 
 
 def _shaped(text: str, start: int) -> str:
     if start == 0:
         return text
-    if start == -1:  # "Yes, <the question again>." -> "Yes." with the citations
+    if start == YES_NO_ONLY:  # "Yes, <the question again>." -> "Yes." with the citations
         tokens = list(_TOKEN.finditer(text))
         citations = "".join(_CITATION.findall(text))
         return f"{tokens[0].group()}{' ' + citations if citations else ''}."
@@ -221,7 +228,7 @@ def _shaped(text: str, start: int) -> str:
 
 def drop_restated(question: str, text: str) -> str:
     """``text`` without an opening that restates ``question`` (see the module doc)."""
-    return _shaped(text, answer_start(question, text) or 0)
+    return _shaped(text, answer_start(question, text) or 0)  # complete: never None
 
 
 class RestatedStream:

@@ -121,15 +121,14 @@ def _show_declines(records: list[dict[str, Any]]) -> None:
     """One line: how many answers were declined, and where (see the report's table)."""
     from collections import Counter
 
+    from secondme.answer.pipeline import DECLINE_SOURCES
     from secondme.eval.report import declines
-    from secondme.eval.runner import DECLINE_SOURCES
 
-    answerable: Counter[str] = Counter()
-    unanswerable: Counter[str] = Counter()
-    for label, counts in declines(records).items():
-        (answerable if label.startswith("false") else unanswerable).update(counts)
+    by_kind: dict[str, Counter[str]] = {"false": Counter(), "right": Counter()}
+    for (kind, _category), counts in declines(records).items():
+        by_kind[kind].update(counts)
     parts = []
-    for name, counts in (("answerable", answerable), ("not answerable", unanswerable)):
+    for name, counts in (("answerable", by_kind["false"]), ("not answerable", by_kind["right"])):
         if counts:
             where = ", ".join(f"{source} {counts[source]}" for source in DECLINE_SOURCES if counts[source])
             parts.append(f"{name} {sum(counts.values())} ({where})")

@@ -70,6 +70,14 @@ KS = (5, 10, 20)
 #: At 6-8 s an answer on two CPU cores that is about 20 minutes; all 497 would take an hour.
 #: These positions of the full dev split are also the *tuning sample* that ``held_out`` avoids.
 DEFAULT_ANSWERS = 150
+#: Where each answer sample (``answer_sample`` in a report) is spread, for the report's notes.
+SAMPLE_SPREAD = {
+    "tuning": "evenly over the split",
+    "held out": f"over those outside the tuning sample (the {DEFAULT_ANSWERS} answered by default, "
+    "on which the answer path was measured)",
+    "fresh": f"over those outside both the tuning sample and the default held-out sample "
+    f"({DEFAULT_ANSWERS} each)",
+}
 #: Categories whose retrieval is scored (5, adversarial, has no answer to find).
 RETRIEVAL_CATEGORIES = (1, 2, 3, 4)
 
@@ -271,15 +279,7 @@ def run_locomo(
         "conversation's last session; the answer's [id] citation markers are removed before "
         "scoring; token F1 with LoCoMo's normalisation and false abstention (the answer "
         "declines) for categories 1-4, abstention (the answer declines) for category 5",
-        (
-            f"answered: {len(to_answer)} questions spread over those outside both the tuning "
-            f"sample and the default held-out sample ({DEFAULT_ANSWERS} each)"
-            if fresh
-            else f"answered: {len(to_answer)} questions spread over those outside the tuning sample "
-            f"(the {DEFAULT_ANSWERS} answered by default, on which the answer path was measured)"
-            if held_out
-            else f"answered: {len(to_answer)} questions spread evenly over the split"
-        ),
+        f"answered: {len(to_answer)} questions spread {SAMPLE_SPREAD[params['answer_sample']]}",
         "a question that failed scores 0 on its metrics and is listed below",
     ]
     return EvalRun(

@@ -389,7 +389,7 @@ def quality_markdown(
         lines += _table(["category", "n", *systems], rows)
     table = declines(records)
     if table:
-        from secondme.eval.runner import DECLINE_SOURCES
+        from secondme.answer.pipeline import DECLINE_SOURCES
 
         lines += [
             "",
@@ -400,29 +400,32 @@ def quality_markdown(
             "",
         ]
         rows = [
-            [label, str(sum(counts.values())), *(str(counts.get(s, 0)) for s in DECLINE_SOURCES)]
-            for label, counts in table.items()
+            [
+                f"{kind}: {category}",
+                str(sum(counts.values())),
+                *(str(counts.get(s, 0)) for s in DECLINE_SOURCES),
+            ]
+            for (kind, category), counts in table.items()
         ]
         lines += _table(["declined", "all", *DECLINE_SOURCES], rows)
     return "\n".join(lines) + "\n"
 
 
-def declines(records: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
-    """Per category, how many answers were declined where: the records whose false abstention
-    or abstention is 1, by their ``declined_by`` (an answer that reads as a refusal without
-    the answer path flagging it is the model's).  Answerable questions are labelled "false:
-    <category>", the others "right: <category>"."""
-    table: dict[str, dict[str, int]] = {}
+def declines(records: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], dict[str, int]]:
+    """How many answers were declined where, per (kind, category): the records whose false
+    abstention (kind "false") or abstention (kind "right") is 1, by their ``declined_by``; an
+    answer that reads as a refusal without the answer path flagging it is the model's."""
+    table: dict[tuple[str, str], dict[str, int]] = {}
     for record in records:
         metrics = record.get("metrics") or {}
         if metrics.get("false_abstention") == 1.0:
-            label = f"false: {record.get('category')}"
+            kind = "false"
         elif metrics.get("abstention") == 1.0:
-            label = f"right: {record.get('category')}"
+            kind = "right"
         else:
             continue
+        counts = table.setdefault((kind, str(record.get("category"))), {})
         source = str(record.get("declined_by") or "model")
-        counts = table.setdefault(label, {})
         counts[source] = counts.get(source, 0) + 1
     return dict(sorted(table.items()))
 

@@ -347,7 +347,7 @@ def answer_question(app: Secondme, models: SharedModels, question: str, today: d
         "abstained": result.abstained,
         "citations": result.citations,
         "draft": result.draft if result.draft != result.answer else None,
-        "declined_by": declined_by(result),
+        "declined_by": result.declined_by,
         "seconds": seconds,
         "timings": {k: round(v, 3) for k, v in result.timings.items()},
         "prompt_tokens": result.prompt_tokens,
@@ -355,22 +355,6 @@ def answer_question(app: Secondme, models: SharedModels, question: str, today: d
         "prompt": result.prompt[-1]["content"] if result.prompt else None,
         "error": None,
     }
-
-
-#: Where an answer was declined (:func:`declined_by`), in the order the answer path meets them.
-DECLINE_SOURCES = ("before the model", "model", "answer check")
-
-
-def declined_by(answer: Any) -> str | None:
-    """Where :func:`secondme.answer.ask` declined, if it did: "before the model" (nothing
-    retrieved, or the subject check: the memories tell only of someone else), "model" (the
-    model said it does not know) or "answer check" (the model answered, and the attribution
-    check found the answer told of someone else)."""
-    if not answer.abstained:
-        return None
-    if answer.model is None:
-        return "before the model"
-    return "answer check" if answer.misattribution is not None else "model"
 
 
 def keep_outcome(record: dict[str, Any], outcome: dict[str, Any]) -> None:
