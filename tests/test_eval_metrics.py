@@ -14,6 +14,7 @@ from secondme.eval.metrics import (
     lme_answer_score,
     lme_gold_answers,
     lme_gold_recall,
+    lme_required_tokens,
     lme_tokens,
     locomo_answer_score,
     mean,
@@ -227,6 +228,39 @@ def test_lme_tokens_turn_number_words_into_digits():
 )
 def test_lme_answer_correct(prediction, gold, correct):
     assert lme_answer_correct(prediction, gold) is correct
+
+
+@pytest.mark.parametrize(
+    ("prediction", "gold", "question", "correct"),
+    [
+        # What the question already says need not be said again ...
+        ("The GR-90 [12].", "The GR-90 trail.", "Which hiking trail did you recommend?", True),
+        ("2 [1379].", "We've met up twice.", "How many times have I met up with Alex?", True),
+        (
+            "Blue.",
+            "The Plesiosaur had a blue scaly body.",
+            "What color was the Plesiosaur's scaly body?",
+            True,
+        ),
+        # ... and function words never had to be ...
+        ("Coffee Shop (City) [220].", "a coffee shop in the city", "Where did I meet Sophia?", True),
+        # ... but every other word of the gold still must.
+        ("Gray.", "a lighter shade of gray", "What shade did I repaint the shelves?", False),
+        ("The GR-90 [12].", "The GR-90 trail.", "What did you recommend?", False),
+        ("Premier Gold.", "Premier Silver", "What was my previous Premier status?", False),
+        # A gold the question says entirely needs all its words.
+        ("Yes.", "The trail", "Which trail was it?", False),
+        ("The trail.", "The trail", "Which trail was it?", True),
+    ],
+)
+def test_lme_answer_need_not_repeat_the_question(prediction, gold, question, correct):
+    assert lme_answer_correct(prediction, gold, "single-session-user", question) is correct
+
+
+def test_lme_required_tokens_leave_out_the_question_and_function_words():
+    assert lme_required_tokens("We've met up twice.", "How many times have we met?") == {"up", "2"}
+    assert lme_required_tokens("in my bedroom", "Where is the painting?") == {"bedroom"}
+    assert lme_required_tokens("The trail", "Which trail?") == {"trail"}
 
 
 def test_lme_gold_answers_include_what_the_gold_calls_also_acceptable():

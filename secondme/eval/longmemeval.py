@@ -16,9 +16,9 @@ session level, abstention (``_abs``) questions skipped:
     LongMemEval's own formula (:func:`secondme.eval.metrics.ndcg_at_k`).
 
 Answers come from ``mem ask``'s own code path asked (``today=``) at the question's date.  Accuracy
-is normalised containment: the answer is right when every distinct token of the gold answer
-(LoCoMo normalisation, number words as digits, Porter stems) appears in it
-(:func:`secondme.eval.metrics.lme_answer_correct`).  Preference questions, whose gold is a
+is normalised containment: the answer is right when every content word of the gold answer that
+the question does not already say (LoCoMo normalisation, number words as digits, Porter stems)
+appears in it (:func:`secondme.eval.metrics.lme_answer_correct`).  Preference questions, whose gold is a
 rubric for a judge model, are not scored.  ``_abs`` questions are scored by abstention.
 """
 
@@ -267,7 +267,7 @@ def _add_answer(
         record["error"] = "; ".join(e for e in (record["error"], f"answer: {outcome['error']}") if e)
         return
     record["metrics"][metric] = lme_answer_score(
-        outcome["answer"], question.answer, question.question_type, question.is_abstention
+        outcome["answer"], question.answer, question.question_type, question.is_abstention, question.question
     )
     if not question.is_abstention:
         # Declining a question the haystack answers (preference questions too: they are
