@@ -40,7 +40,7 @@ JUDGED = (
     ("longmemeval-20261203-0902-judged", "longmemeval-20261203-0902"),
 )
 #: Recorded runs scored again.
-RUNS = ("longmemeval-20261203-0902", "longmemeval-20261204-0234", "longmemeval-20261204-0454")
+RUNS = ("longmemeval-20261203-0902", "longmemeval-20261204-0454", "longmemeval-20261204-0846")
 ROW = re.compile(r"^\| (\d+) \| ([\w-]+) \| .*? \| (yes|no) \| (yes|no) \|")
 
 
