@@ -261,6 +261,7 @@ def test_lme_required_tokens_leave_out_the_question_and_function_words():
     assert lme_required_tokens("We've met up twice.", "How many times have we met?") == {"up", "2"}
     assert lme_required_tokens("in my bedroom", "Where is the painting?") == {"bedroom"}
     assert lme_required_tokens("The trail", "Which trail?") == {"trail"}
+    assert lme_required_tokens("We’ve met up twice.", "How many times?") == {"met", "up", "2"}
 
 
 def test_lme_gold_answers_include_what_the_gold_calls_also_acceptable():

@@ -18,8 +18,8 @@ session level, abstention (``_abs``) questions skipped:
 Answers come from ``mem ask``'s own code path asked (``today=``) at the question's date.  Accuracy
 is normalised containment: the answer is right when every content word of the gold answer that
 the question does not already say (LoCoMo normalisation, number words as digits, Porter stems)
-appears in it (:func:`secondme.eval.metrics.lme_answer_correct`).  Preference questions, whose gold is a
-rubric for a judge model, are not scored.  ``_abs`` questions are scored by abstention.
+appears in it (:func:`secondme.eval.metrics.lme_answer_correct`).  Preference questions, whose
+gold is a rubric for a judge model, are not scored.  ``_abs`` questions are scored by abstention.
 """
 
 from __future__ import annotations

@@ -237,10 +237,11 @@ def lme_required_tokens(gold: str, question: str = "") -> set[str]:
     (or that has none) needs all of its tokens.
     """
     words = [
-        w for w in gold.split() if w.lower().split("'")[0].strip(string.punctuation) not in _FUNCTION_WORDS
+        w
+        for w in gold.split()
+        if re.split(r"['’]", w.lower())[0].strip(string.punctuation) not in _FUNCTION_WORDS
     ]
-    content = {porter_stem(_NUMBER_WORDS.get(t, t)) for t in normalize_answer(" ".join(words)).split()}
-    required = content - set(lme_tokens(question))
+    required = set(lme_tokens(" ".join(words))) - set(lme_tokens(question))
     return required or set(lme_tokens(gold))
 
 
