@@ -20,7 +20,7 @@ import pytest
 from secondme import paths
 from secondme.answer import ask
 from secondme.service import Secondme
-from tests.conftest import run_mem
+from tests.conftest import holds_outside_hex, run_mem
 
 PW = {"SECONDME_VAULT_PASSPHRASE": "leak test passphrase"}
 
@@ -202,7 +202,9 @@ def test_a_secret_planted_this_way_is_nowhere_in_plain_text(way, tmp_path):
     assert any("/logs/" in name for name in places)  # the audit log is searched too
     for secret in secrets:
         for needle in needles(secret):
-            leaks = [name for name, data in places.items() if needle in data]
+            # A short run of digits also turns up by chance in hex ciphertext and MACs.
+            found = holds_outside_hex if needle.isdigit() and len(needle) < 16 else bytes.__contains__
+            leaks = [name for name, data in places.items() if found(data, needle)]
             assert not leaks, f"{needle!r} found in {leaks}"
 
 
