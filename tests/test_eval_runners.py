@@ -551,3 +551,45 @@ def test_declines_are_counted_by_where_they_were_made():
         ("false", "single-hop"): {"answer check": 2, "model": 1},
         ("right", "adversarial"): {"before the model": 1},
     }
+
+
+def test_an_answerable_question_declined_after_the_model_answered_keeps_what_it_would_have_scored():
+    from secondme.eval.metrics import locomo_answer_score
+    from secondme.eval.report import declined_drafts, drafts_line, quality_markdown
+    from secondme.eval.runner import keep_draft_score
+
+    def score(draft: str) -> float:
+        return locomo_answer_score(draft, "a cup with a dog face", 4)
+
+    right = {"question": "What did they make?", "gold": "a cup with a dog face", "category": "single-hop"}
+    right |= {"metrics": {"f1": 0.0, "false_abstention": 1.0}, "draft": "A cup with a dog face [71]."}
+    right["declined_by"] = "answer check"
+    wrong = {
+        **right,
+        "question": "What | else?",
+        "draft": "Clay sculptures [71].",
+        "metrics": {**right["metrics"]},
+    }
+    refused = {**right, "draft": "I don't know.", "metrics": {**right["metrics"]}}  # the model declined
+    answered = {
+        **right,
+        "draft": "A cup with a dog face, they said.",
+        "metrics": {"f1": 0.9, "false_abstention": 0.0},
+    }
+    for record in (right, wrong, refused, answered):
+        keep_draft_score(record, score)
+    assert right["draft_score"] == 1.0 and wrong["draft_score"] == 0.0
+    assert "draft_score" not in refused and "draft_score" not in answered
+    drafts = declined_drafts([wrong, refused, answered, right])
+    assert drafts == [right, wrong]
+    assert drafts_line(drafts) == (
+        "2 declined after the model had answered; 1 of them would have scored 0.5 or more, mean 0.500."
+    )
+    summary = {"systems": ["hybrid"], "metrics": ["f1"], "overall": {}, "by_category": {}}
+    report = quality_markdown("locomo", summary, {}, records=[wrong, right])
+    section = report.split("## Answerable questions declined after the model had answered")[1]
+    assert (
+        "| 1.000 | What did they make? | A cup with a dog face [71]. | a cup with a dog face | answer check |"
+        in section
+    )
+    assert "What \\| else?" in section  # a cell's own bar does not split the table

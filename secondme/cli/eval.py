@@ -122,7 +122,7 @@ def _show_declines(records: list[dict[str, Any]]) -> None:
     from collections import Counter
 
     from secondme.answer.pipeline import DECLINE_SOURCES
-    from secondme.eval.report import declines
+    from secondme.eval.report import declined_drafts, declines, drafts_line
 
     by_kind: dict[str, Counter[str]] = {"false": Counter(), "right": Counter()}
     for (kind, _category), counts in declines(records).items():
@@ -134,6 +134,9 @@ def _show_declines(records: list[dict[str, Any]]) -> None:
             parts.append(f"{name} {sum(counts.values())} ({where})")
     if parts:
         typer.echo("Declined: " + "; ".join(parts) + ".")
+    drafts = declined_drafts(records)
+    if drafts:
+        typer.echo(f"Answerable questions: {drafts_line(drafts)}")
 
 
 def _check_answers(

@@ -49,6 +49,7 @@ from secondme.eval.runner import (
     SharedModels,
     Workspace,
     answer_question,
+    keep_draft_score,
     keep_outcome,
     search_all,
     spread,
@@ -375,5 +376,6 @@ def _add_answer(
     if metric == "f1":
         # Declining a question the conversation answers: the price of abstention, always beside it.
         record["metrics"]["false_abstention"] = 1.0 if is_abstention(scored) else 0.0
+        keep_draft_score(record, lambda draft: locomo_answer_score(draft, question.answer, question.category))
     record["metrics"]["seconds"] = round(outcome["seconds"], 3)
     record["metrics"]["prompt_tokens"] = outcome.get("prompt_tokens")

@@ -48,6 +48,7 @@ from secondme.eval.runner import (
     SharedModels,
     Workspace,
     answer_question,
+    keep_draft_score,
     keep_outcome,
     limited,
     search_all,
@@ -273,6 +274,12 @@ def _add_answer(
         # Declining a question the haystack answers (preference questions too: they are
         # unscored, but "I don't know" is no recommendation).
         record["metrics"]["false_abstention"] = 1.0 if is_abstention(outcome["answer"]) else 0.0
+        keep_draft_score(
+            record,
+            lambda draft: lme_answer_score(
+                draft, question.answer, question.question_type, question.is_abstention, question.question
+            ),
+        )
     if metric == "accuracy" and record["metrics"][metric] is not None:
         # Containment fails a right answer over one pronoun ("your bedroom" for "my bedroom");
         # the share of gold tokens found shows how near the misses are.

@@ -408,7 +408,55 @@ def quality_markdown(
             for (kind, category), counts in table.items()
         ]
         lines += _table(["declined", "all", *DECLINE_SOURCES], rows)
+    drafts = declined_drafts(records)
+    if drafts:
+        lines += [
+            "",
+            "## Answerable questions declined after the model had answered",
+            "",
+            f"{drafts_line(drafts)}  Each with the model's own answer and what it would have scored.",
+            "",
+        ]
+        rows = [
+            [
+                _fmt(r.get("draft_score")),
+                _cell(r.get("question")),
+                _cell(r.get("draft")),
+                _cell(r.get("gold")),
+                str(r.get("declined_by") or "model"),
+            ]
+            for r in drafts
+        ]
+        lines += _table(["would have scored", "question", "the model's answer", "gold", "declined by"], rows)
     return "\n".join(lines) + "\n"
+
+
+#: A declined answer that would have scored this much or more counts as one a check lost.
+RIGHT_DRAFT = 0.5
+
+
+def declined_drafts(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The answerable questions declined after the model had answered them (the records with a
+    ``draft_score``, :func:`secondme.eval.runner.keep_draft_score`), best-scoring first."""
+    found = [r for r in records if "draft_score" in r]
+    return sorted(found, key=lambda r: -(r["draft_score"] if r["draft_score"] is not None else -1.0))
+
+
+def drafts_line(drafts: Sequence[Mapping[str, Any]]) -> str:
+    """One sentence on :func:`declined_drafts`: how many, and how many would have been right."""
+    scores = [float(r["draft_score"]) for r in drafts if r.get("draft_score") is not None]
+    right = sum(score >= RIGHT_DRAFT for score in scores)
+    mean = f", mean {sum(scores) / len(scores):.3f}" if scores else ""
+    return (
+        f"{len(drafts)} declined after the model had answered; {right} of them would have scored "
+        f"{RIGHT_DRAFT} or more{mean}."
+    )
+
+
+def _cell(value: Any) -> str:
+    """A value as the text of one Markdown table cell."""
+    text = " ".join(str(value if value is not None else "").split()).replace("|", "\\|")
+    return text if len(text) <= 160 else text[:159] + "…"
 
 
 def declines(records: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], dict[str, int]]:

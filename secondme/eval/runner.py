@@ -357,6 +357,18 @@ def answer_question(app: Secondme, models: SharedModels, question: str, today: d
     }
 
 
+def keep_draft_score(record: dict[str, Any], score: Callable[[str], float | None]) -> None:
+    """For an answerable question declined after the model had answered it (a check replaced
+    its words): what the model's own answer would have scored, as ``draft_score``.  Whether a
+    check declines right answers or wrong ones is what says if it is worth its place."""
+    from secondme.answer import strip_citations
+    from secondme.eval.metrics import is_abstention
+
+    draft = strip_citations(str(record.get("draft") or ""))
+    if (record.get("metrics") or {}).get("false_abstention") == 1.0 and draft and not is_abstention(draft):
+        record["draft_score"] = score(draft)
+
+
 def keep_outcome(record: dict[str, Any], outcome: dict[str, Any]) -> None:
     """Copy what :func:`answer_question` returned into a report record (scores aside); the
     model's ``draft`` only when the answer differs from it."""
