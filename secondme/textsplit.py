@@ -26,6 +26,12 @@ _BOUNDARIES = [
 _PIECES = re.compile(r"[^\W\d_\u2e80-\u9fff\uac00-\ud7af]+|\d+|\S")
 
 
+def snippet(text: str, width: int = 80) -> str:
+    """A text as one line of at most ``width`` characters ("…" where it was cut)."""
+    line = " ".join(text.split())
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
 def estimate_tokens(text: str) -> int:
     """An upper-leaning estimate of word-piece tokens (used when no tokenizer is at hand)."""
     total = 0

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from secondme.errors import EXIT_OK, EXIT_USAGE
 from secondme.memory import NewMemory
-from secondme.textsplit import estimate_tokens, split_spans, split_text, visible_length
+from secondme.textsplit import estimate_tokens, snippet, split_spans, split_text, visible_length
 from tests.cli_helpers import UNEXPECTED, invoke
 
 WORDS = [
@@ -153,3 +153,9 @@ def test_the_real_tokenizer_agrees_that_parts_fit(tmp_path: Path):
     text = "Supercalifragilisticexpialidocious 1234567890 漢字 " * 300
     for part in app.split(NewMemory(text=text)):
         assert app.count_tokens(part.text) + 2 <= 256 and visible_length(part.text) <= 500
+
+
+def test_a_snippet_is_one_line_cut_to_its_width():
+    assert snippet("Went to the\n  dentist,\tDr Okafor") == "Went to the dentist, Dr Okafor"
+    assert snippet("abcdefghij", 10) == "abcdefghij"
+    assert snippet("abcdefghijk", 10) == "abcdefghi…" and len(snippet("x " * 200, 60)) == 60

@@ -7,17 +7,12 @@ import sys
 from typing import Any
 
 from secondme.memory import Memory
+from secondme.textsplit import snippet
 
 
 def emit_json(data: Any) -> None:
     """Print ``data`` as JSON on stdout."""
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
-
-
-def snippet(text: str, width: int = 80) -> str:
-    """One line of at most ``width`` characters."""
-    line = " ".join(text.split())
-    return line if len(line) <= width else line[: width - 1] + "…"
 
 
 def memory_line(memory: Memory, width: int = 72) -> str:

@@ -10,8 +10,9 @@ import typer
 from secondme.cli.core import open_core
 from secondme.cli.memories import _types, _when
 from secondme.cli.options import JsonOpt, KOpt, SinceOpt, TypeOpt, UntilOpt
-from secondme.cli.output import emit_json, snippet
+from secondme.cli.output import emit_json
 from secondme.errors import InputError
+from secondme.textsplit import snippet
 
 if TYPE_CHECKING:
     from secondme.memory import Memory

@@ -371,11 +371,14 @@ def _add_answer(
         return
     from secondme.answer import strip_citations
 
+    def score(answer: str) -> float:
+        return locomo_answer_score(answer, question.answer, question.category)
+
     scored = strip_citations(outcome["answer"])
-    record["metrics"][metric] = locomo_answer_score(scored, question.answer, question.category)
+    record["metrics"][metric] = score(scored)
     if metric == "f1":
         # Declining a question the conversation answers: the price of abstention, always beside it.
         record["metrics"]["false_abstention"] = 1.0 if is_abstention(scored) else 0.0
-        keep_draft_score(record, lambda draft: locomo_answer_score(draft, question.answer, question.category))
+        keep_draft_score(record, score)
     record["metrics"]["seconds"] = round(outcome["seconds"], 3)
     record["metrics"]["prompt_tokens"] = outcome.get("prompt_tokens")

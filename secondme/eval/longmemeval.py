@@ -267,19 +267,18 @@ def _add_answer(
         record["metrics"]["seconds"] = None
         record["error"] = "; ".join(e for e in (record["error"], f"answer: {outcome['error']}") if e)
         return
-    record["metrics"][metric] = lme_answer_score(
-        outcome["answer"], question.answer, question.question_type, question.is_abstention, question.question
-    )
+
+    def score(answer: str) -> float | None:
+        return lme_answer_score(
+            answer, question.answer, question.question_type, question.is_abstention, question.question
+        )
+
+    record["metrics"][metric] = score(outcome["answer"])
     if not question.is_abstention:
         # Declining a question the haystack answers (preference questions too: they are
         # unscored, but "I don't know" is no recommendation).
         record["metrics"]["false_abstention"] = 1.0 if is_abstention(outcome["answer"]) else 0.0
-        keep_draft_score(
-            record,
-            lambda draft: lme_answer_score(
-                draft, question.answer, question.question_type, question.is_abstention, question.question
-            ),
-        )
+        keep_draft_score(record, score)
     if metric == "accuracy" and record["metrics"][metric] is not None:
         # Containment fails a right answer over one pronoun ("your bedroom" for "my bedroom");
         # the share of gold tokens found shows how near the misses are.

@@ -33,6 +33,7 @@ import secondme
 from secondme.errors import InputError
 from secondme.eval.datasets import LME_QUESTION_TYPES, LOCOMO_CATEGORIES
 from secondme.eval.metrics import mean, percentile
+from secondme.textsplit import snippet
 
 BENCH_TITLES = {"locomo": "LoCoMo", "longmemeval": "LongMemEval_S", "perf": "Speed"}
 _AT_K = re.compile(r"^(?P<family>.+)@(?P<k>\d+)$")
@@ -454,9 +455,8 @@ def drafts_line(drafts: Sequence[Mapping[str, Any]]) -> str:
 
 
 def _cell(value: Any) -> str:
-    """A value as the text of one Markdown table cell."""
-    text = " ".join(str(value if value is not None else "").split()).replace("|", "\\|")
-    return text if len(text) <= 160 else text[:159] + "…"
+    """A value as the text of one Markdown table cell: one line, its own bars escaped."""
+    return snippet(str(value if value is not None else ""), 160).replace("|", "\\|")
 
 
 def declines(records: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], dict[str, int]]:

@@ -25,6 +25,7 @@ from textual.worker import get_current_worker
 from secondme.errors import SecondmeError
 from secondme.memory import Memory, MemoryType, NewMemory
 from secondme.store.memories import Filters
+from secondme.textsplit import snippet
 from secondme.tui import theme as themes
 from secondme.tui.backend import Backend, Cancelled, reveal_vault_value, translate
 from secondme.tui.keys import APP_BINDINGS, FOCUS_ACTIONS
@@ -557,7 +558,7 @@ class SecondmeApp(App[None]):
             self.push_screen(
                 ConfirmScreen(
                     f"Forget #{memory.id}?",
-                    f"“{_short(memory.text)}”\n\nIt is removed for good: the database, the search "
+                    f"“{snippet(memory.text, 120)}”\n\nIt is removed for good: the database, the search "
                     "indexes and its edit history.",
                     confirm="Forget",
                     danger=True,
@@ -575,7 +576,7 @@ class SecondmeApp(App[None]):
             self.push_screen(
                 ConfirmScreen(
                     f"Reveal vault #{memory.id}?",
-                    f"“{_short(memory.text)}”\n\nThe value shows for a few seconds, then hides again.",
+                    f"“{snippet(memory.text, 120)}”\n\nThe value shows for a few seconds, then hides again.",
                     confirm="Reveal",
                 ),
                 lambda yes: self._confirmed("reveal", memory, yes),
@@ -736,11 +737,6 @@ class SecondmeApp(App[None]):
     def action_toggle_theme(self) -> None:
         """Switch between the light and dark themes."""
         self.theme = themes.LIGHT if self.current_theme.dark else themes.DARK
-
-
-def _short(text: str, width: int = 120) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= width else line[: width - 1] + "…"
 
 
 def make_app(

@@ -14,6 +14,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from secondme.memory import Memory, MemoryType
+from secondme.textsplit import snippet
 from secondme.tui.backend import Details, provenance, vault_value_stored
 
 if TYPE_CHECKING:
@@ -22,11 +23,6 @@ if TYPE_CHECKING:
 
 def _when(value: str | None) -> str:
     return (value or "").replace("T", " ")[:16]
-
-
-def _snippet(text: str, width: int = 60) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= width else line[: width - 1] + "…"
 
 
 def facts_table(memory: Memory, history: list[dict[str, object]]) -> Table:
@@ -176,7 +172,7 @@ def _link(kind: str, memory: Memory) -> Option:
     text = Text(no_wrap=True, overflow="ellipsis")
     text.append(f"{kind} ", style="dim")
     text.append(f"#{memory.id} ", style="bold")
-    text.append(_snippet(memory.text))
+    text.append(snippet(memory.text, 60))
     return Option(text, id=f"{kind.replace(' ', '_')}-{memory.id}")
 
 
