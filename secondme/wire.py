@@ -101,7 +101,12 @@ def answer_out(answer: Answer) -> dict[str, Any]:
         "draft": answer.draft,
         "misattribution": None
         if wrong is None
-        else {"asked_about": wrong.asked_about, "said_by": wrong.said_by, "memory_id": wrong.memory_id},
+        else {
+            "asked_about": wrong.asked_about,
+            "said_by": wrong.said_by,
+            "memory_id": wrong.memory_id,
+            "kind": wrong.kind,
+        },
         "cited": [memory_out(m) for m in answer.cited],
         "excerpts": [excerpt_out(e) for e in answer.excerpts],
         "superseded": [excerpt_out(e) for e in answer.superseded],

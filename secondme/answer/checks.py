@@ -17,19 +17,34 @@ from secondme.stemmer import porter_stem
 
 @dataclass
 class Misattribution:
-    """An answer about one person drawn from what another person said of themselves."""
+    """Why a question is declined: the memories tell it of someone else (``kind`` "person":
+    :func:`check_subject`, :func:`check_attribution`), or name another thing of the kind asked
+    about and never the thing itself (``kind`` "detail": a "pup", not a "kitten";
+    :func:`secondme.answer.details.check_detail`)."""
 
     asked_about: str
     said_by: str
     memory_id: int
+    kind: str = "person"
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (inside ``mem ask --json``)."""
-        return {"asked_about": self.asked_about, "said_by": self.said_by, "memory": self.memory_id}
+        return {
+            "asked_about": self.asked_about,
+            "said_by": self.said_by,
+            "memory": self.memory_id,
+            "kind": self.kind,
+        }
+
+    def reason(self) -> str:
+        """What the memories say instead: "the memories say that of Pedro, not Ana"."""
+        if self.kind == "detail":
+            return f'the memories mention "{self.said_by}", not "{self.asked_about}"'
+        return f"the memories say that of {self.said_by}, not {self.asked_about}"
 
     def explain(self) -> str:
         """The sentence that replaces the answer."""
-        return f"{IDK}: the memories say that of {self.said_by}, not {self.asked_about} [{self.memory_id}]."
+        return f"{IDK}: {self.reason()} [{self.memory_id}]."
 
 
 #: A sentence about the person asked about supports the answer when it shares at least this share of

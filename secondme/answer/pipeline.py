@@ -26,6 +26,7 @@ from secondme.answer.citations import (
     recite,
     unsupported_citations,
 )
+from secondme.answer.details import check_excerpts
 from secondme.answer.evidence import Excerpt, select_evidence
 from secondme.answer.prompt import build_prompt, system_message
 from secondme.answer.restated import RestatedStream, drop_restated
@@ -223,6 +224,10 @@ def prepare(
     excerpts = select_evidence(question, hits, settings.answer.context_tokens, similarity, owner)
     # "What is my rent?": only the newest of the memories that state it reaches the model.
     excerpts, superseded = drop_superseded(question, when, excerpts)
+    if declined is None and settings.answer.check_details:
+        # "What is the name of Maria's kitten?" when her chats tell only of a pup: declined
+        # without the model, which would answer with the pup's name.
+        declined = check_excerpts(question, excerpts)
     messages = build_prompt(
         question,
         core,
