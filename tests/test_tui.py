@@ -680,6 +680,30 @@ async def test_an_answer_about_the_wrong_person_is_shown_as_declined():
         assert app.query_one("#citations", OptionList).option_count == 0
 
 
+async def test_a_question_about_a_thing_the_memories_never_name_is_shown_as_declined():
+    base = Secondme()
+    base.add(
+        NewMemory(
+            "Maria: We adopted a pup last week, she is called Coco.\nJohn: Aww, congrats!",
+            type=MemoryType.EPISODIC,
+            occurred_at="2024-03-09T18:02:00",
+            source_kind="chat",
+            metadata={"speakers": ["Maria", "John"]},
+        )
+    )
+    llm = ScriptedLLM("Coco [1].")
+    app = make_app(secondme=base, llm=llm, theme="dark", warm_up=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("a", *"What is the name of Maria's kitten?", "enter")
+        await until(pilot, lambda: app.ask_panel.answer is not None)
+        assert app.ask_panel.answer.abstained and app.ask_panel.has_class("-abstained")
+        shown = text_of(app.query_one("#answer", Static))
+        assert 'your memories mention "pup", not "kitten"' in shown
+        assert "the model said" not in shown  # declined before the model
+        assert app.query_one("#citations", OptionList).option_count == 0
+
+
 async def test_missing_model_says_what_fixes_it_and_browsing_still_works(monkeypatch, tmp_path):
     monkeypatch.setenv("SECONDME_LLM_MODEL_PATH", str(tmp_path / "no-such-model.gguf"))
     base = seed()

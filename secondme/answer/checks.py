@@ -36,11 +36,11 @@ class Misattribution:
             "kind": self.kind,
         }
 
-    def reason(self) -> str:
+    def reason(self, memories: str = "the memories") -> str:
         """What the memories say instead: "the memories say that of Pedro, not Ana"."""
         if self.kind == "detail":
-            return f'the memories mention "{self.said_by}", not "{self.asked_about}"'
-        return f"the memories say that of {self.said_by}, not {self.asked_about}"
+            return f'{memories} mention "{self.said_by}", not "{self.asked_about}"'
+        return f"{memories} say that of {self.said_by}, not {self.asked_about}"
 
     def explain(self) -> str:
         """The sentence that replaces the answer."""

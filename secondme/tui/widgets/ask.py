@@ -101,7 +101,7 @@ class AskPanel(Vertical):
             body.append("I don't know", style="bold")
             wrong = answer.misattribution
             if wrong is not None:
-                body.append(f" — your {wrong.reason().removeprefix('the ')}.\n")
+                body.append(f" — {wrong.reason('your memories')}.\n")
             else:
                 body.append(" — your memories do not say.\n", style="")
             said = (answer.draft or answer.answer).strip()
