@@ -30,6 +30,10 @@ TODAY = datetime(2025, 12, 1)
         ("What is the total number of views on my videos?", False),
         ("How much more does my car use now compared to last year?", False),
         ("What are all the books I read?", False),
+        # A span since something began: the older statements tell when it began.
+        ("How long have I had my car?", False),
+        ("How long has Caroline had her current group of friends for?", False),
+        ("How long is my commute now?", True),
         # A chat participant in the present tense: mostly lists gathered across sessions.
         ("What do Melanie's kids like?", False),
         # Not a question about a fact: a request.
@@ -60,6 +64,28 @@ def test_older_strong_statements_are_superseded_and_weak_ones_kept():
     question = "How much was my rent before the raise?"
     kept, gone = drop_superseded(question, question_time(question, TODAY), [old, new, weak])
     assert gone == [] and len(kept) == 3
+
+
+def test_an_older_statement_in_other_words_is_superseded_too_but_never_becomes_the_newest():
+    app = Secondme()
+    first = _excerpt(app, "Weighed 82 kg this morning.", "2025-01-10T12:00:00", 1.07)
+    middle = _excerpt(app, "Down to 78 kg on the scale.", "2025-05-12T12:00:00", 0.52)
+    latest = _excerpt(app, "Weighed in at 76 kg.", "2025-09-08T12:00:00", 0.85)
+    other = _excerpt(app, "Bought a new rain jacket.", "2025-03-01T12:00:00", 0.5)
+    question = "How much do I weigh?"
+    when = question_time(question, TODAY)
+    # By the question's words alone, 78 kg bears on it too weakly to be compared: it stays.
+    kept, gone = drop_superseded(question, when, [first, middle, latest, other])
+    assert [e.memory.id for e in gone] == [first.memory.id]
+    # It says what the strong ones say (the real embedder: cosine 0.75 with 76 kg).
+    kept, gone = drop_superseded(question, when, [first, middle, latest, other], app.embed)
+    assert {e.memory.id for e in gone} == {first.memory.id, middle.memory.id}
+    assert [e.memory.id for e in kept] == [latest.memory.id, other.memory.id]
+    # A newer statement that bears on the question weakly does not replace the newest strong one.
+    later = _excerpt(app, "Weighed in at the gym, same as always.", "2025-11-20T12:00:00", 0.3)
+    kept, gone = drop_superseded(question, when, [first, latest, later], app.embed)
+    assert [e.memory.id for e in gone] == [first.memory.id]
+    assert latest.memory.id in [e.memory.id for e in kept]
 
 
 def test_a_question_about_now_sees_only_the_newest_statement():

@@ -223,7 +223,7 @@ def prepare(
     owner = owner_names(settings.search.owner_names)
     excerpts = select_evidence(question, hits, settings.answer.context_tokens, similarity, owner)
     # "What is my rent?": only the newest of the memories that state it reaches the model.
-    excerpts, superseded = drop_superseded(question, when, excerpts)
+    excerpts, superseded = drop_superseded(question, when, excerpts, app.embed if semantic else None)
     if declined is None and settings.answer.check_details:
         # "What is the name of Maria's kitten?" when her chats tell only of a pup: declined
         # without the model, which would answer with the pup's name.

@@ -18,7 +18,9 @@ and not asking for a total, a comparison or a list across memories ("total", "co
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from secondme.answer.evidence import Excerpt
 from secondme.answer.prompt import in_time_order
@@ -31,6 +33,11 @@ from secondme.timeparse import QuestionTime
 STRONG_SHARE = 0.75
 #: Statements closer in time than this are one sitting (one conversation), not an update.
 SITTING = timedelta(hours=1)
+#: An older memory this similar (cosine of the embeddings) to one of the strong ones states the
+#: same thing in other words ("Down to 78 kg on the scale." beside "Weighed in at 76 kg.": 0.75;
+#: same-thing pairs of ``bench/updates_probe.py`` score 0.37-0.88, different things at most
+#: 0.56) and is superseded with them, though it repeats fewer of the question's words.
+SAME_THING = 0.6
 
 _QUESTION_WORD = re.compile(r"^\W*(?:what|what's|who|who's|where|where's|which|when|how)\b", re.IGNORECASE)
 _NOW = re.compile(r"\b(?:currently|current|now|at the moment|these days|still)\b", re.IGNORECASE)
@@ -43,6 +50,10 @@ _GATHERS = re.compile(
 
 
 _HOW_MUCH = re.compile(r"^\W*how\s+(?:many|much)\b", re.IGNORECASE)
+# "How long have I had my car?", "How long has Caroline had her current group of friends?": a
+# span since something began, which the older statements tell ("I've known these friends for 4
+# years").  "How long is my commute now?" asks for a current value.
+_HOW_LONG_SINCE = re.compile(r"^\W*how\s+long\s+(?:have|has|had)\b", re.IGNORECASE)
 # A stated amount: "4 times", "four projects", "twice", "my fifth painting".
 _AMOUNT = re.compile(
     r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|once|twice|"
@@ -56,9 +67,20 @@ def asks_current_value(question: str, when: QuestionTime | None) -> bool:
     I last see Ana?", "Where is the painting hanging now?")."""
     if when is None or when.order != "latest":
         return False
-    if not _QUESTION_WORD.match(question) or _GATHERS.search(question):
+    if not _QUESTION_WORD.match(question) or _GATHERS.search(question) or _HOW_LONG_SINCE.match(question):
         return False
     return about_the_owner(question) or bool(_NOW.search(question))
+
+
+def _same_things(
+    strong: list[Excerpt], others: list[Excerpt], embed: Callable[[list[str]], Any] | None
+) -> list[Excerpt]:
+    """Of ``others``, those that say the same as one of ``strong`` (:data:`SAME_THING`)."""
+    if embed is None or not others or len(strong) < 2:
+        return []
+    vectors = embed([e.text() for e in strong + others])
+    similar = vectors[len(strong) :] @ vectors[: len(strong)].T
+    return [e for e, row in zip(others, similar, strict=True) if float(row.max()) >= SAME_THING]
 
 
 def _strength(excerpt: Excerpt) -> float:
@@ -76,12 +98,18 @@ def _older(excerpt: Excerpt, newest: Excerpt) -> bool:
 
 
 def drop_superseded(
-    question: str, when: QuestionTime | None, excerpts: list[Excerpt]
+    question: str,
+    when: QuestionTime | None,
+    excerpts: list[Excerpt],
+    embed: Callable[[list[str]], Any] | None = None,
 ) -> tuple[list[Excerpt], list[Excerpt]]:
     """(kept, superseded): for a question about a current value (:func:`asks_current_value`),
     the memories that bear on it as strongly as the best one and are at least :data:`SITTING`
     older than the newest of them; else nothing is superseded.  Events (dated when they
-    happened) are compared with events, facts (dated when they were noted) with facts."""
+    happened) are compared with events, facts (dated when they were noted) with facts.
+
+    ``embed`` (texts to unit vectors) adds older memories that say the same as a strong one in
+    other words (:data:`SAME_THING`): they are superseded too, but never become the newest."""
     if len(excerpts) < 2 or not asks_current_value(question, when):
         return excerpts, []
     top = max(_strength(e) for e in excerpts)
@@ -94,6 +122,8 @@ def drop_superseded(
         strong = [e for e in strong if _AMOUNT.search(e.text())]
     # Events (dated when they happened) update events, and facts (dated when they were noted)
     # update facts: a phone number noted today does not replace the visits to the dentist.
+    chosen = {id(e) for e in strong}
+    alike = _same_things(strong, [e for e in excerpts if id(e) not in chosen], embed)
     superseded: list[Excerpt] = []
     for dated in (True, False):
         group = [e for e in strong if e.memory.is_event is dated]
@@ -105,6 +135,7 @@ def drop_superseded(
         # Only what is at least an hour older: the messages of one sitting (a chat is stored in
         # windows) are not updates of each other ("a collar for a Golden Retriever like Max",
         # then "a nylon collar for Max": the second does not replace the breed).
+        group += [e for e in alike if e.memory.is_event is dated]
         superseded += [e for e in group if e is not newest_excerpt and _older(e, newest_excerpt)]
     if not superseded:
         return excerpts, []
