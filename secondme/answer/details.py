@@ -133,7 +133,7 @@ def check_detail(
             continue
         up = lexicon.ancestors(sense, GENERAL_DEPTH)
         parents = set(sense.hypernyms)
-        grandparents = lexicon.ancestors(sense, 2) if sense.kind in cousin_kinds else set()
+        near = lexicon.ancestors(sense, 2) if sense.kind in cousin_kinds else set()  # parents, grandparents
         sibling: tuple[int, str] | None = None
         for memory_id, other, other_sense in shown:
             if other_sense.offset == sense.offset or other_sense.offset in up:
@@ -146,11 +146,7 @@ def check_detail(
                 continue
             if parents & set(other_sense.hypernyms):
                 sibling = (memory_id, other)
-            elif (
-                grandparents
-                and other_sense.kind == sense.kind
-                and grandparents & lexicon.ancestors(other_sense, 2)
-            ):
+            elif near and other_sense.kind == sense.kind and near & lexicon.ancestors(other_sense, 2):
                 sibling = (memory_id, other)  # a cousin: Rome beside Barcelona, mom beside father
         if sibling is not None:
             return Misattribution(
