@@ -47,6 +47,28 @@ def run_mem(
     )
 
 
+class NoModel:
+    """An answer model that fails the test when asked: for questions declined before the model."""
+
+    name = "none"
+
+    def chat(self, *args, **kwargs):  # pragma: no cover - fails the test if reached
+        raise AssertionError("the model was asked")
+
+
+def chat_window(text: str, speakers: list[str], when: str = "2024-03-09T18:02:00"):
+    """A chat window memory of ``speakers`` ("Pedro: ...\nAna: ..."), as chat ingest stores it."""
+    from secondme.memory import MemoryType, NewMemory
+
+    return NewMemory(
+        text, type=MemoryType.EPISODIC, occurred_at=when, source_kind="chat", metadata={"speakers": speakers}
+    )
+
+
+#: Maria's chat about a pup: the memories never name a kitten (the detail check).
+PUP_CHAT = "Maria: We adopted a pup last week, she is called Coco.\nJohn: Aww, congrats!"
+
+
 def holds_outside_hex(data: bytes, digits: bytes) -> bool:
     """Whether a short run of digits is in `data` outside runs of hex text.
 

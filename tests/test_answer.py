@@ -20,7 +20,7 @@ from secondme.answer import (
 from secondme.memory import MemoryType, NewMemory
 from secondme.retrieve import Hit
 from secondme.service import Secondme
-from tests.conftest import run_mem
+from tests.conftest import NoModel, run_mem
 
 
 def test_parse_citations():
@@ -376,12 +376,6 @@ def test_a_sentence_that_opens_with_you_tells_of_the_one_addressed_until_its_nex
 
 
 def test_ask_declines_without_the_model_when_only_someone_else_did_it():
-    class NoModel:
-        name = "none"
-
-        def chat(self, *args, **kwargs):  # pragma: no cover - fails the test if reached
-            raise AssertionError("the model was asked")
-
     app = Secondme()
     chat_memories(CAMPING_CHAT)
     result = ask_question(

@@ -10,8 +10,8 @@ import pytest
 from secondme import lexicon
 from secondme.answer import ask
 from secondme.answer.details import check_detail
-from secondme.memory import MemoryType, NewMemory
 from secondme.service import Secondme
+from tests.conftest import PUP_CHAT, NoModel, chat_window
 
 FIXTURE = Path(__file__).parent / "fixtures" / "wordnet"
 
@@ -135,22 +135,8 @@ def test_files_that_do_not_verify_are_not_used(fresh_load, tmp_path, monkeypatch
 
 
 def test_ask_declines_before_the_model_and_says_what_the_memories_mention():
-    class NoModel:
-        name = "none"
-
-        def chat(self, *args, **kwargs):  # pragma: no cover - fails the test if reached
-            raise AssertionError("the model was asked")
-
     app = Secondme()
-    pup, _ = app.add(
-        NewMemory(
-            "Maria: We adopted a pup last week, she is called Coco.\nJohn: Aww, congrats!",
-            type=MemoryType.EPISODIC,
-            occurred_at="2024-03-09T18:02:00",
-            source_kind="chat",
-            metadata={"speakers": ["Maria", "John"]},
-        )
-    )
+    pup, _ = app.add(chat_window(PUP_CHAT, ["Maria", "John"]))
     result = ask(app, "What is the name of Maria's kitten?", llm=NoModel(), search_mode="keyword")
     assert result.abstained and result.citations == []
     assert result.answer == f'I don\'t know: the memories mention "pup", not "kitten" [{pup.id}].'

@@ -28,6 +28,7 @@ from secondme.tui.screens.help import HelpScreen  # noqa: E402
 from secondme.tui.screens.modals import AddScreen, ConfirmScreen, EditScreen, RevealScreen, TypeScreen  # noqa: E402
 from secondme.tui.screens.status import StatusScreen  # noqa: E402
 from secondme.tui.widgets.ask import renumber  # noqa: E402
+from tests.conftest import PUP_CHAT, chat_window  # noqa: E402
 
 FROZEN = datetime(2024, 6, 1, 12, 0, 0)
 
@@ -656,51 +657,44 @@ async def test_an_abstention_is_shown_as_such():
         assert app.query_one("#citations", OptionList).option_count == 0
 
 
-async def test_an_answer_about_the_wrong_person_is_shown_as_declined():
-    base = Secondme()
-    base.add(
-        NewMemory(
+@pytest.mark.parametrize(
+    ("chat", "speakers", "model_says", "question", "reason", "model_said"),
+    [
+        # Declined after the model: its words came from what Pedro said of himself.
+        (
             "Pedro: I ran a charity race and realised that self-care really matters\nAna: Well done!",
-            type=MemoryType.EPISODIC,
-            occurred_at="2024-03-09T18:02:00",
-            source_kind="chat",
-            metadata={"speakers": ["Pedro", "Ana"]},
-        )
-    )
-    llm = ScriptedLLM("Ana realised that self-care really matters [1].")
-    app = make_app(secondme=base, llm=llm, theme="dark", warm_up=False)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot, app)
-        await pilot.press("a", *"What did Ana realise after the race?", "enter")
-        await until(pilot, lambda: app.ask_panel.answer is not None)
-        assert app.ask_panel.answer.abstained and app.ask_panel.has_class("-abstained")
-        shown = text_of(app.query_one("#answer", Static))
-        assert "your memories say that of Pedro, not Ana" in shown
-        assert "(the model said: Ana realised that self-care really matters [1].)" in shown
-        assert app.query_one("#citations", OptionList).option_count == 0
-
-
-async def test_a_question_about_a_thing_the_memories_never_name_is_shown_as_declined():
+            ["Pedro", "Ana"],
+            "Ana realised that self-care really matters [1].",
+            "What did Ana realise after the race?",
+            "your memories say that of Pedro, not Ana",
+            "(the model said: Ana realised that self-care really matters [1].)",
+        ),
+        # Declined before the model: the memories tell of a pup, never of a kitten.
+        (
+            PUP_CHAT,
+            ["Maria", "John"],
+            "Coco [1].",
+            "What is the name of Maria's kitten?",
+            'your memories mention "pup", not "kitten"',
+            None,
+        ),
+    ],
+)
+async def test_a_declined_answer_says_why(chat, speakers, model_says, question, reason, model_said):
     base = Secondme()
-    base.add(
-        NewMemory(
-            "Maria: We adopted a pup last week, she is called Coco.\nJohn: Aww, congrats!",
-            type=MemoryType.EPISODIC,
-            occurred_at="2024-03-09T18:02:00",
-            source_kind="chat",
-            metadata={"speakers": ["Maria", "John"]},
-        )
-    )
-    llm = ScriptedLLM("Coco [1].")
-    app = make_app(secondme=base, llm=llm, theme="dark", warm_up=False)
+    base.add(chat_window(chat, speakers))
+    app = make_app(secondme=base, llm=ScriptedLLM(model_says), theme="dark", warm_up=False)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot, app)
-        await pilot.press("a", *"What is the name of Maria's kitten?", "enter")
+        await pilot.press("a", *question, "enter")
         await until(pilot, lambda: app.ask_panel.answer is not None)
         assert app.ask_panel.answer.abstained and app.ask_panel.has_class("-abstained")
         shown = text_of(app.query_one("#answer", Static))
-        assert 'your memories mention "pup", not "kitten"' in shown
-        assert "the model said" not in shown  # declined before the model
+        assert reason in shown
+        if model_said:
+            assert model_said in shown
+        else:
+            assert "the model said" not in shown
         assert app.query_one("#citations", OptionList).option_count == 0
 
 
