@@ -73,7 +73,13 @@ def replay(path: Path) -> dict[str, Any]:
                 "category": record["category"],
                 "question": record["question"],
                 "refusal": refusal,
-                "abstained": bool(record["abstained"]),
+                # Declined as the benchmark counts it (its scorer reads "The memories do not say"
+                # as declining too), else as the answer path said.
+                "abstained": bool(
+                    record["metrics"].get(
+                        "abstention" if refusal else "false_abstention", record["abstained"]
+                    )
+                ),
                 "declined": None if declined is None else declined.explain(),
                 "score": score,
             }

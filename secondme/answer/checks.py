@@ -8,7 +8,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from secondme.answer.citations import CITATION, IDK, content_words
 from secondme.memory import Memory
@@ -25,7 +25,7 @@ class Misattribution:
     asked_about: str
     said_by: str
     memory_id: int
-    kind: str = "person"
+    kind: Literal["person", "detail"] = "person"
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (inside ``mem ask --json``)."""

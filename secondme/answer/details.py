@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from secondme.answer.checks import Misattribution
+from secondme.answer.evidence import stems
 from secondme.stemmer import porter_stem
 
 if TYPE_CHECKING:
@@ -119,40 +120,42 @@ def check_detail(
             return None
         return sense
 
-    shown: list[tuple[int, str, Sense]] = []
-    stems: set[str] = set()
+    # Each sense the evidence names, once: the first memory and word naming it, and what it is
+    # a kind of (up to GENERAL_DEPTH steps).
+    named: dict[int, tuple[int, str, Sense, set[int]]] = {}
+    said: set[str] = set()
     for memory_id, text in evidence:
+        said |= stems(text)
         for word, written in _words(text):
-            stems.add(porter_stem(word))
             sense = concrete(word)
-            if sense is not None:
-                shown.append((memory_id, written, sense))
+            if sense is not None and sense.offset not in named:
+                named[sense.offset] = (memory_id, written, sense, lexicon.ancestors(sense, GENERAL_DEPTH))
     for word, written in dict.fromkeys(_words(question)):
         sense = concrete(word)
-        if sense is None or porter_stem(word) in stems:
+        if sense is None or porter_stem(word) in said:
             continue
         up = lexicon.ancestors(sense, GENERAL_DEPTH)
-        parents = set(sense.hypernyms)
-        near = lexicon.ancestors(sense, 2) if sense.kind in cousin_kinds else set()  # parents, grandparents
-        sibling: tuple[int, str] | None = None
-        for memory_id, other, other_sense in shown:
-            if other_sense.offset == sense.offset or other_sense.offset in up:
-                sibling = None
-                break  # the same thing, or a more general word for it
-            if sense.offset in lexicon.ancestors(other_sense, GENERAL_DEPTH):
-                sibling = None
-                break  # a more specific word for it
-            if sibling is not None:
-                continue
-            if parents & set(other_sense.hypernyms):
-                sibling = (memory_id, other)
-            elif near and other_sense.kind == sense.kind and near & lexicon.ancestors(other_sense, 2):
-                sibling = (memory_id, other)  # a cousin: Rome beside Barcelona, mom beside father
-        if sibling is not None:
-            return Misattribution(
-                asked_about=written, said_by=sibling[1], memory_id=sibling[0], kind="detail"
-            )
+        if any(
+            offset == sense.offset or offset in up or sense.offset in above
+            for offset, (*_, above) in named.items()
+        ):
+            continue  # the thing itself, or a more general or a more specific word for it
+        for memory_id, other, other_sense, _above in named.values():
+            if _relatives(lexicon, sense, other_sense, cousin_kinds):
+                return Misattribution(asked_about=written, said_by=other, memory_id=memory_id, kind="detail")
     return None
+
+
+def _relatives(lexicon: Lexicon, sense: Sense, other: Sense, cousin_kinds: frozenset[str]) -> bool:
+    """Siblings (a parent in common: "pup" and "kitten"), or for ``cousin_kinds`` cousins too (a
+    grandparent in common: "Rome", a capital, and "Barcelona", a city)."""
+    if set(sense.hypernyms) & set(other.hypernyms):
+        return True
+    return (
+        sense.kind in cousin_kinds
+        and other.kind == sense.kind
+        and bool(lexicon.ancestors(sense, 2) & lexicon.ancestors(other, 2))
+    )
 
 
 def check_excerpts(question: str, excerpts: list[Excerpt]) -> Misattribution | None:
