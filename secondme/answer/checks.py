@@ -10,9 +10,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from secondme.answer.citations import CITATION, IDK, content_words
+from secondme.answer.citations import CITATION, IDK
+from secondme.answer.evidence import stems
 from secondme.memory import Memory
-from secondme.stemmer import porter_stem
 
 
 @dataclass
@@ -81,10 +81,6 @@ def _sentences(text: str) -> list[str]:
         else:
             found.append(sentence)
     return found
-
-
-def _stems(text: str) -> set[str]:
-    return {porter_stem(word) for word in content_words(text)}
 
 
 def _first_name(speaker: str) -> str:
@@ -170,12 +166,12 @@ def check_attribution(question: str, answer: str, shown: list[Memory]) -> Misatt
     # what it says before the echo.
     echo = re.search("|".join(rf"\b{re.escape(s)}: " for s in participants.values()), answer)
     said = answer[: echo.start()] if echo and echo.start() > 0 else answer
-    own = _stems(CITATION.sub(" ", said)) - _stems(question) - _stems(first)
+    own = stems(CITATION.sub(" ", said)) - stems(question) - stems(first)
     if not own:
         return None
     everyone = set(participants.values())
     scored = [
-        (len(own & _stems(sentence)), _about(speaker, sentence, everyone, person), memory.id)
+        (len(own & stems(sentence)), _about(speaker, sentence, everyone, person), memory.id)
         for memory in shown
         for speaker, text in speaker_lines(memory)
         for sentence in _sentences(text)
@@ -234,23 +230,23 @@ def subject_support(question: str, memories: list[Memory]) -> SubjectSupport | N
     person, participants = asked
     if len(set(participants.values())) < 2:
         return None
-    wanted = _stems(question)
+    wanted = stems(question)
     for name in participants:
-        wanted -= _stems(name)
+        wanted -= stems(name)
     if not wanted:
         return None
     sentences = [
-        (memory.id, speaker, sentence, _stems(sentence))
+        (memory.id, speaker, sentence, stems(sentence))
         for memory in memories
         for speaker, text in speaker_lines(memory)
         for sentence in _sentences(text)
     ]
-    frequency = Counter(word for *_, stems in sentences for word in stems & wanted)
+    frequency = Counter(word for *_, words in sentences for word in words & wanted)
     idf = {word: math.log((len(sentences) + 1) / (frequency[word] + 0.5)) for word in wanted}
     support = SubjectSupport(person, 0.0, 0.0, None, None)
     everyone = set(participants.values())
-    for memory_id, speaker, sentence, stems in sentences:
-        held = stems & wanted
+    for memory_id, speaker, sentence, words in sentences:
+        held = words & wanted
         if not held or sentence.rstrip().endswith("?"):
             continue
         weight = sum(idf[word] for word in held)
