@@ -88,6 +88,19 @@ def test_an_older_statement_in_other_words_is_superseded_too_but_never_becomes_t
     assert latest.memory.id in [e.memory.id for e in kept]
 
 
+def test_for_how_many_an_event_like_a_count_is_not_superseded_with_the_counts():
+    app = Secondme()
+    count = _excerpt(app, "Worn the red sneakers 2 times so far.", "2025-05-01T12:00:00", 1.2)
+    party = _excerpt(app, "Wore the red sneakers to the party.", "2025-06-01T12:00:00", 0.6)
+    recount = _excerpt(app, "Worn the red sneakers 3 times now.", "2025-09-01T12:00:00", 1.1)
+    question = "How many times have I worn my red sneakers?"
+    when = question_time(question, TODAY)
+    # The party says what the counts say (cosine 0.7), but it is an event to count, not a count.
+    kept, gone = drop_superseded(question, when, [count, party, recount], app.embed)
+    assert [e.memory.id for e in gone] == [count.memory.id]
+    assert [e.memory.id for e in kept] == [party.memory.id, recount.memory.id]
+
+
 def test_a_question_about_now_sees_only_the_newest_statement():
     app = Secondme()
     old, _ = app.add(

@@ -76,7 +76,7 @@ def _same_things(
     strong: list[Excerpt], others: list[Excerpt], embed: Callable[[list[str]], Any] | None
 ) -> list[Excerpt]:
     """Of ``others``, those that say the same as one of ``strong`` (:data:`SAME_THING`)."""
-    if embed is None or not others or len(strong) < 2:
+    if embed is None or not others:
         return []
     vectors = embed([e.text() for e in strong + others])
     similar = vectors[len(strong) :] @ vectors[: len(strong)].T
@@ -115,18 +115,21 @@ def drop_superseded(
     top = max(_strength(e) for e in excerpts)
     if top <= 0:
         return excerpts, []
-    strong = [e for e in excerpts if _strength(e) >= STRONG_SHARE * top]
+    comparable = excerpts
     if _HOW_MUCH.match(question):
         # "How many books have I read?" counts separate events; only statements of an amount
         # ("I've worn them 4 times", "my fifth project") update each other.
-        strong = [e for e in strong if _AMOUNT.search(e.text())]
+        comparable = [e for e in excerpts if _AMOUNT.search(e.text())]
+    strong = [e for e in comparable if _strength(e) >= STRONG_SHARE * top]
     # Events (dated when they happened) update events, and facts (dated when they were noted)
     # update facts: a phone number noted today does not replace the visits to the dentist.
+    groups = {dated: [e for e in strong if e.memory.is_event is dated] for dated in (True, False)}
+    if all(len(group) < 2 for group in groups.values()):
+        return excerpts, []
     chosen = {id(e) for e in strong}
-    alike = _same_things(strong, [e for e in excerpts if id(e) not in chosen], embed)
+    alike = _same_things(strong, [e for e in comparable if id(e) not in chosen], embed)
     superseded: list[Excerpt] = []
-    for dated in (True, False):
-        group = [e for e in strong if e.memory.is_event is dated]
+    for dated, group in groups.items():
         if len(group) < 2:
             continue
         # The order the prompt lists them in: by when they happened, else when they were noted.
@@ -135,8 +138,8 @@ def drop_superseded(
         # Only what is at least an hour older: the messages of one sitting (a chat is stored in
         # windows) are not updates of each other ("a collar for a Golden Retriever like Max",
         # then "a nylon collar for Max": the second does not replace the breed).
-        group += [e for e in alike if e.memory.is_event is dated]
-        superseded += [e for e in group if e is not newest_excerpt and _older(e, newest_excerpt)]
+        older = group + [e for e in alike if e.memory.is_event is dated]
+        superseded += [e for e in older if e is not newest_excerpt and _older(e, newest_excerpt)]
     if not superseded:
         return excerpts, []
     gone = {id(e) for e in superseded}
