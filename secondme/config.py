@@ -67,6 +67,7 @@ class AnswerSettings:
     min_score: float = 0.0
     check_attribution: bool = True
     check_details: bool = True
+    unsure_below: float = 0.4
 
 
 @dataclass
@@ -197,6 +198,11 @@ def load(path: Path | None = None) -> Settings:
             )
     if settings.ingest.on_delete not in ("keep", "forget"):
         raise InputError(f"ingest.on_delete must be keep or forget, not {settings.ingest.on_delete!r}")
+    if not 0.0 <= settings.answer.unsure_below <= 1.0:
+        raise InputError(
+            f"answer.unsure_below must be a probability from 0 to 1, not {settings.answer.unsure_below!r}",
+            hint=f"0 never flags an answer as unsure; the default is {AnswerSettings.unsure_below}",
+        )
     return settings
 
 

@@ -66,4 +66,5 @@ def memory_forgotten(memory_id: int) -> None:
 @hookspec
 def answer_given(question: str, answer: Any) -> None:
     """Event: a question was answered.  ``answer`` is a :class:`secondme.answer.Answer` (its
-    ``answer`` text, ``citations`` ids, ``abstained`` flag and the ``hits`` it was built from)."""
+    ``answer`` text, ``citations`` ids, ``abstained`` flag, ``unsure`` flag and the ``hits`` it
+    was built from)."""

@@ -142,7 +142,9 @@ def build_server(core_factory: Callable[[], Any] = _open_core, allow_writes: boo
     ) -> dict[str, Any]:
         """Answer a question from the user's memories, citing the memory ids it rests on.
 
-        The answer is "I don't know" when the memories do not say.  Clients that send a progress
+        The answer is "I don't know" when the memories do not say.  ``unsure`` is true for an
+        answer the model hesitated over (``confidence``: the probability it gave its least likely
+        word); such answers are wrong more often than right.  Clients that send a progress
         token get the answer's words as progress messages while it is written.
         """
         if not question.strip():
@@ -165,6 +167,8 @@ def build_server(core_factory: Callable[[], Any] = _open_core, allow_writes: boo
             "abstained": result.abstained,
             "citations": [memory_dict(cited[i]) for i in result.citations if i in cited],
             "model": result.model,
+            "confidence": None if result.confidence is None else round(result.confidence, 4),
+            "unsure": result.unsure,
         }
 
     @server.tool(annotations=read_only)

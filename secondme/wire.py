@@ -112,6 +112,9 @@ def answer_out(answer: Answer) -> dict[str, Any]:
         "superseded": [excerpt_out(e) for e in answer.superseded],
         "prompt_tokens": answer.prompt_tokens,
         "when": answer.when.to_dict() if answer.when else None,
+        "token_logprobs": [list(pair) for pair in answer.token_logprobs],
+        "confidence": answer.confidence,
+        "unsure": answer.unsure,
     }
 
 
@@ -139,6 +142,9 @@ def answer_in(data: dict[str, Any]) -> Answer:
         excerpts=[excerpt_in(e) for e in data.get("excerpts", [])],
         superseded=[excerpt_in(e) for e in data.get("superseded", [])],
         prompt_tokens=data.get("prompt_tokens"),
+        token_logprobs=[(str(piece), float(logprob)) for piece, logprob in data.get("token_logprobs", [])],
+        confidence=data.get("confidence"),
+        unsure=bool(data.get("unsure", False)),
         when=None
         if when is None
         else QuestionTime(

@@ -14,7 +14,13 @@ from secondme.answer.pipeline import DECLINE_SOURCES
 from secondme.cli import app as cli_app
 from secondme.eval.datasets import LOCOMO_FILE, default_bench_dir
 from secondme.eval.metrics import is_abstention
-from secondme.eval.report import declines, recompute_perf_summary, recompute_summary, summary_mismatches
+from secondme.eval.report import (
+    declines,
+    recompute_perf_summary,
+    recompute_summary,
+    summary_mismatches,
+    unsure_answers,
+)
 from secondme.eval.runner import CachedEmbedder, Tally, spread, spread_outside
 from tests.conftest import run_mem
 
@@ -232,6 +238,12 @@ def test_locomo_answers_with_tiny_model(locomo_file: Path, tmp_path: Path):
     )
     markdown = Path(printed["files"]["markdown"]).read_text()
     assert ("## Declined answers, by where they were declined" in markdown) == (counted > 0)
+    # Each answer the model wrote keeps its tokens, and how sure the model was of it.
+    written = [r for r in answered if r.get("declined_by") != "before the model"]
+    for record in written:
+        assert record["tokens"] and all(logprob <= 0.0 for _, logprob in record["tokens"])
+        assert record["confidence"] is None or 0.0 < record["confidence"] <= 1.0
+    assert ("## Answers flagged unsure" in markdown) == (unsure_answers(report["records"])["answers"] > 0)
 
     # Recomputed from the answers and ranked turns alone, every number agrees ...
     path = Path(printed["files"]["json"])
@@ -551,6 +563,28 @@ def test_declines_are_counted_by_where_they_were_made():
         ("false", "single-hop"): {"answer check": 2, "model": 1},
         ("right", "adversarial"): {"before the model": 1},
     }
+
+
+def test_unsure_answers_are_counted_against_right_and_wrong_ones():
+    from secondme.eval.report import unsure_answers, unsure_line
+
+    records = [
+        {"metrics": {"f1": 0.9}, "confidence": 0.8, "unsure": False},
+        {"metrics": {"f1": 0.2}, "confidence": 0.1, "unsure": True},
+        {"metrics": {"f1": 0.6}, "confidence": 0.2, "unsure": True},
+        {"metrics": {"f1": 0.0}, "confidence": 0.7, "unsure": False},
+        # A question the memories do not answer, answered anyway: wrong.
+        {"metrics": {"abstention": 0.0}, "confidence": 0.25, "unsure": True},
+        {"metrics": {"accuracy": 1.0}, "confidence": 0.9, "unsure": False},
+        # Declined, or written by a model that gives no confidence: not counted.
+        {"metrics": {"f1": 0.0, "false_abstention": 1.0}, "abstained": True, "confidence": 0.1},
+        {"metrics": {"f1": 0.9}, "confidence": None},
+    ]
+    counts = unsure_answers(records)
+    assert counts == {"answers": 6, "wrong": 3, "flagged": 3, "flagged_wrong": 2}
+    assert unsure_line(counts) == (
+        "3 of 6 answers flagged unsure, 2 of them wrong (67%); 2 of the 3 wrong answers flagged."
+    )
 
 
 def test_an_answerable_question_declined_after_the_model_answered_keeps_what_it_would_have_scored():

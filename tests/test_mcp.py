@@ -10,6 +10,7 @@ from pathlib import Path
 import anyio
 import pytest
 
+from secondme.config import AnswerSettings
 from secondme.memory import MemoryType, NewMemory
 from secondme.service import Secondme
 from tests.conftest import REPO
@@ -202,4 +203,7 @@ def test_ask_streams_progress_and_cites():
     data = result.structured_content
     assert "Miso" in data["answer"] and not data["abstained"]
     assert ids["cat"] in [m["id"] for m in data["citations"]]
+    # How sure the model was, and whether that makes the answer one to check.
+    threshold = AnswerSettings().unsure_below
+    assert 0.0 < data["confidence"] <= 1.0 and data["unsure"] is (data["confidence"] < threshold)
     assert progress and "Miso" in progress[-1]

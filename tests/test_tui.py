@@ -657,6 +657,30 @@ async def test_an_abstention_is_shown_as_such():
         assert app.query_one("#citations", OptionList).option_count == 0
 
 
+@pytest.mark.parametrize(("logprob", "unsure"), [(-2.5, True), (-0.2, False)])
+async def test_an_answer_the_model_hesitated_over_is_marked_unsure(logprob, unsure):
+    class HesitantLLM(ScriptedLLM):
+        scores_tokens = True
+
+        def chat(self, messages, max_tokens, stop=None, logprobs=None):
+            for word in self.reply.split(" "):
+                if logprobs is not None:
+                    logprobs.append((word + " ", logprob if word == "Costa" else -0.01))
+                yield word + " "
+
+    base = seed()
+    dentist = by_text(base, DENTIST)
+    app = make_app(secondme=base, llm=HesitantLLM(f"Dr. Ana Costa [{dentist}]."), theme="dark", warm_up=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("a", *"Who is my dentist?", "enter")
+        await until(pilot, lambda: app.ask_panel.answer is not None)
+        shown = text_of(app.query_one("#answer", Static))
+        assert "Dr. Ana Costa [1]." in shown
+        assert app.ask_panel.answer.unsure is unsure
+        assert ("(unsure: the model hesitated over this answer" in shown) is unsure
+
+
 @pytest.mark.parametrize(
     ("chat", "speakers", "model_says", "question", "reason", "model_said"),
     [

@@ -12,6 +12,7 @@ memories answer only of another is declined, before the model runs or after
 - :mod:`~secondme.answer.citations`: ``[12]`` markers, abstentions, inferred citations;
 - :mod:`~secondme.answer.checks`: who the memories tell of, before and after the model;
 - :mod:`~secondme.answer.restated`: an opening that restates the question left out, streamed too;
+- :mod:`~secondme.answer.confidence`: how sure the model was of its answer ("unsure" answers);
 - :mod:`~secondme.answer.pipeline`: :func:`ask`, which runs them in order.
 """
 

@@ -26,6 +26,7 @@ from secondme.answer.citations import (
     recite,
     unsupported_citations,
 )
+from secondme.answer.confidence import least_sure
 from secondme.answer.details import check_excerpts
 from secondme.answer.evidence import Excerpt, select_evidence
 from secondme.answer.prompt import build_prompt, system_message
@@ -73,6 +74,15 @@ class Answer:
     prompt_tokens: int | None = None
     """Tokens of the question's own part of the prompt (the system part is cached)."""
     when: timeparse.QuestionTime | None = None
+    token_logprobs: list[tuple[str, float]] = field(default_factory=list)
+    """Each token the model wrote, with the natural-log probability it gave it (empty for a
+    model that does not report them)."""
+    confidence: float | None = None
+    """The probability the model gave the least likely word of its answer
+    (:mod:`secondme.answer.confidence`); None when no model answered or it does not say."""
+    unsure: bool = False
+    """An answer (not a decline) whose :attr:`confidence` is below ``answer.unsure_below``:
+    answers like it are wrong more often than right."""
 
     @property
     def streamed(self) -> str | None:
@@ -109,6 +119,8 @@ class Answer:
             "citations_inferred": self.citations_inferred,
             "model": self.model,
             "prompt_tokens": self.prompt_tokens,
+            "confidence": None if self.confidence is None else round(self.confidence, 4),
+            "unsure": self.unsure,
             "time": self.when.to_dict() if self.when else None,
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
         }
@@ -365,7 +377,10 @@ def generate(
     # Faces are shown the answer as it will stand: a restated question held back, then left out.
     stream = RestatedStream(question, on_token) if on_token else None
     gen_started = time.perf_counter()
-    for piece in llm.chat(messages, max_tokens=settings.llm.max_tokens):
+    # Models that can say how likely each token was (llama.cpp) say it as they write.
+    token_logprobs: list[tuple[str, float]] = []
+    scoring = {"logprobs": token_logprobs} if getattr(llm, "scores_tokens", False) else {}
+    for piece in llm.chat(messages, max_tokens=settings.llm.max_tokens, **scoring):
         if not pieces:
             timings["first_token_s"] = time.perf_counter() - started
         pieces.append(piece)
@@ -407,6 +422,8 @@ def generate(
         # "The natural disaster that affected John's old area was a flood [12]." -> "A flood [12]."
         text = drop_restated(question, text)
     app.touch(valid)
+    confidence = least_sure(token_logprobs) if token_logprobs else None
+    unsure = not abstained and confidence is not None and confidence < settings.answer.unsure_below
     timings["total_s"] = time.perf_counter() - started
     return Answer(
         question,
@@ -426,4 +443,7 @@ def generate(
         superseded=prepared.superseded,
         prompt_tokens=count_tokens(llm, messages[-1]["content"]),
         when=when,
+        token_logprobs=token_logprobs,
+        confidence=confidence,
+        unsure=unsure,
     )

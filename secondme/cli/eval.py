@@ -118,11 +118,12 @@ def _show(run: EvalRun, files: ReportFiles, json_: bool) -> None:
 
 
 def _show_declines(records: list[dict[str, Any]]) -> None:
-    """One line: how many answers were declined, and where (see the report's table)."""
+    """How many answers were declined, and where (see the report's table); how many were flagged
+    unsure, and how many of those were wrong."""
     from collections import Counter
 
     from secondme.answer.pipeline import DECLINE_SOURCES
-    from secondme.eval.report import declined_drafts, declines, drafts_line
+    from secondme.eval.report import declined_drafts, declines, drafts_line, unsure_answers, unsure_line
 
     by_kind: dict[str, Counter[str]] = {"false": Counter(), "right": Counter()}
     for (kind, _category), counts in declines(records).items():
@@ -137,6 +138,9 @@ def _show_declines(records: list[dict[str, Any]]) -> None:
     drafts = declined_drafts(records)
     if drafts:
         typer.echo(f"Answerable questions: {drafts_line(drafts)}")
+    flags = unsure_answers(records)
+    if flags["answers"]:
+        typer.echo(f"Unsure: {unsure_line(flags)}")
 
 
 def _check_answers(

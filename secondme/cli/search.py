@@ -145,6 +145,10 @@ def ask(
     if live and result.streamed is not None and result.answer != result.streamed:
         # The streamed words were the model's; the check that overrules them gets the last word.
         typer.echo(f"\nChecked: {result.answer}")
+    if result.unsure:
+        from secondme.answer.confidence import UNSURE
+
+        typer.echo(f"({UNSURE})")
     if result.cited:
         _list_memories("Sources:", result.cited, 70)
     if result.invalid_citations:
@@ -166,7 +170,8 @@ def ask(
                 60,
             )
         timing = "  ".join(f"{k} {v:.2f}" for k, v in result.timings.items())
-        typer.echo(f"\nModel: {result.model or '-'}   {timing}")
+        sure = f"   confidence {result.confidence:.2f}" if result.confidence is not None else ""
+        typer.echo(f"\nModel: {result.model or '-'}{sure}   {timing}")
 
 
 def _list_memories(title: str, memories: list[Memory], width: int) -> None:

@@ -429,11 +429,53 @@ def quality_markdown(
             for r in drafts
         ]
         lines += _table(["would have scored", "question", "the model's answer", "gold", "declined by"], rows)
+    flags = unsure_answers(records)
+    if flags["answers"]:
+        lines += [
+            "",
+            "## Answers flagged unsure",
+            "",
+            f"{unsure_line(flags)}  Wrong: scored below {RIGHT_ANSWER} (F1 or accuracy), or answered a "
+            "question the memories do not answer. Unsure: the model gave its least likely word a "
+            "probability below `answer.unsure_below`.",
+        ]
     return "\n".join(lines) + "\n"
 
 
 #: A declined answer that would have scored this much or more counts as one a check lost.
 RIGHT_DRAFT = 0.5
+#: An answer scoring this much or more (F1, or the judge's accuracy) counts as right.
+RIGHT_ANSWER = 0.5
+
+
+def unsure_answers(records: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """Of the answers the model gave (not declined, with a confidence), how many were wrong, how
+    many were flagged unsure, and how many flagged ones were wrong."""
+    counts = {"answers": 0, "wrong": 0, "flagged": 0, "flagged_wrong": 0}
+    for record in records:
+        metrics = record.get("metrics") or {}
+        if record.get("abstained") or record.get("confidence") is None:
+            continue
+        score = metrics.get("f1", metrics.get("accuracy"))
+        if score is None and "abstention" not in metrics:
+            continue
+        wrong = score is None or score < RIGHT_ANSWER  # no score: a question with no answer
+        flagged = bool(record.get("unsure"))
+        counts["answers"] += 1
+        counts["wrong"] += wrong
+        counts["flagged"] += flagged
+        counts["flagged_wrong"] += flagged and wrong
+    return counts
+
+
+def unsure_line(counts: Mapping[str, int]) -> str:
+    """One sentence on :func:`unsure_answers`."""
+    flagged, wrong = counts["flagged"], counts["wrong"]
+    share = f" ({counts['flagged_wrong'] / flagged:.0%})" if flagged else ""
+    return (
+        f"{flagged} of {counts['answers']} answers flagged unsure, {counts['flagged_wrong']} of them "
+        f"wrong{share}; {counts['flagged_wrong']} of the {wrong} wrong answers flagged."
+    )
 
 
 def declined_drafts(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

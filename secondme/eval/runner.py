@@ -329,7 +329,8 @@ def answer_question(app: Secondme, models: SharedModels, question: str, today: d
     """Answer through ``mem ask``'s own code path, asked at ``today``.
 
     Returns ``{"answer", "abstained", "citations", "draft", "declined_by", "seconds", "timings",
-    "prompt_tokens", "evidence", "prompt", "error"}`` (``evidence``: the ids of the memories the prompt
+    "prompt_tokens", "evidence", "prompt", "confidence", "unsure", "tokens", "error"}``
+    (``tokens``: the model's [text, log-probability] pairs; ``evidence``: the ids of the memories the prompt
     quoted; ``prompt``: the question's part of the prompt, to read where an answer went wrong)
     (``draft``: the model's words when the answer differs from them, else None: a check replaced
     them, or a restated question was left out, :mod:`secondme.answer.restated`); on an
@@ -353,6 +354,9 @@ def answer_question(app: Secondme, models: SharedModels, question: str, today: d
         "prompt_tokens": result.prompt_tokens,
         "evidence": [excerpt.memory.id for excerpt in result.excerpts],
         "prompt": result.prompt[-1]["content"] if result.prompt else None,
+        "confidence": result.confidence,
+        "unsure": result.unsure,
+        "tokens": [[piece, round(logprob, 4)] for piece, logprob in result.token_logprobs],
         "error": None,
     }
 
@@ -382,6 +386,11 @@ def keep_outcome(record: dict[str, Any], outcome: dict[str, Any]) -> None:
     record["evidence_memories"] = outcome.get("evidence", [])
     if outcome.get("prompt"):
         record["prompt"] = outcome["prompt"]
+    if outcome.get("tokens"):
+        # The model's tokens and their log-probabilities: how sure it was, word by word.
+        record["tokens"] = outcome["tokens"]
+        record["confidence"] = None if outcome["confidence"] is None else round(outcome["confidence"], 4)
+        record["unsure"] = outcome["unsure"]
     record["timings"] = outcome.get("timings", {})
 
 

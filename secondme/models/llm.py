@@ -60,10 +60,28 @@ class LlamaCppLLM:
                 hint="check that it is a complete GGUF file (llm.model_path)",
             ) from None
 
+    #: :meth:`chat` can report each generated token's log-probability (``logprobs``).
+    scores_tokens = True
+
     def chat(
-        self, messages: list[dict[str, str]], max_tokens: int, stop: list[str] | None = None
+        self,
+        messages: list[dict[str, str]],
+        max_tokens: int,
+        stop: list[str] | None = None,
+        logprobs: list[tuple[str, float]] | None = None,
     ) -> Iterator[str]:
-        """Stream the reply, greedy by default (temperature 0) so answers are repeatable."""
+        """Stream the reply, greedy by default (temperature 0) so answers are repeatable.
+
+        With ``logprobs``, each generated token is appended to it as (text, natural-log
+        probability the model gave it), read from the logits as they are sampled: no second
+        pass and no ``logits_all``.
+        """
+        scorer = _TokenScorer(greedy=self.settings.temperature == 0) if logprobs is not None else None
+        processors = None
+        if scorer is not None:
+            from llama_cpp import LogitsProcessorList
+
+            processors = LogitsProcessorList([scorer])
         stream = self.llama.create_chat_completion(
             messages=messages,  # type: ignore[arg-type]
             max_tokens=max_tokens,
@@ -71,12 +89,19 @@ class LlamaCppLLM:
             top_k=1 if self.settings.temperature == 0 else 40,
             stop=stop,
             stream=True,
+            logits_processor=processors,
         )
         chunk: Any
-        for chunk in stream:
-            text = chunk["choices"][0].get("delta", {}).get("content")
-            if text:
-                yield str(text)
+        try:
+            for chunk in stream:
+                text = chunk["choices"][0].get("delta", {}).get("content")
+                if text:
+                    yield str(text)
+        finally:
+            if scorer is not None and logprobs is not None:
+                for token, logprob in scorer.scored():
+                    piece = self.llama.detokenize([token]).decode("utf-8", "replace")
+                    logprobs.append((piece, logprob))
 
     def prime(self, messages: list[dict[str, str]]) -> None:
         """Load (or compute and save) the KV state of a fixed prompt prefix.
@@ -163,6 +188,39 @@ class LlamaCppLLM:
         # The last few tokens may merge differently with what follows: leave them out.
         tokens = self.llama.tokenize(prefix.encode("utf-8"), add_bos=False, special=True)
         return tokens[:-4]
+
+
+class _TokenScorer:
+    """A llama.cpp logits processor that leaves the logits alone and notes the log-probability
+    of each token the sampler picks.
+
+    It sees the logits before a token is picked; the token picked shows up as the last input id
+    of the next call.  No call follows the last pick: under greedy sampling that token is the
+    most likely one (an end-of-turn token has no text and counts for nothing); otherwise it is
+    unknown and left out.
+    """
+
+    def __init__(self, greedy: bool) -> None:
+        self.greedy = greedy
+        self.previous: Any = None
+        self.tokens: list[tuple[int, float]] = []
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        import numpy as np
+
+        if self.previous is not None:
+            token = int(input_ids[-1])
+            self.tokens.append((token, float(self.previous[token])))
+        top = float(scores.max())
+        self.previous = scores - (top + float(np.log(np.exp(scores - top).sum())))
+        return scores
+
+    def scored(self) -> list[tuple[int, float]]:
+        """(token id, log-probability) for each token generated."""
+        if self.greedy and self.previous is not None:
+            last = int(self.previous.argmax())
+            return [*self.tokens, (last, float(self.previous[last]))]
+        return list(self.tokens)
 
 
 @contextlib.contextmanager

@@ -113,6 +113,10 @@ class AskPanel(Vertical):
                 body.append("\n(citations inferred: the answer repeats these memories' words)", style="dim")
             elif not self.citations:
                 body.append("\n(no citations: check this answer against your memories)", style="dim")
+            if answer.unsure:
+                from secondme.answer.confidence import UNSURE
+
+                body.append(f"\n({UNSURE})", style="dim")
         if answer.model:
             body.append(f"\n{answer.model}", style="dim italic")
         self.query_one("#answer", Static).update(body)
