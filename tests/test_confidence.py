@@ -146,3 +146,45 @@ def test_the_default_model_is_sure_of_a_stated_fact_and_the_cli_flags_a_hesitant
     assert "confidence 0." in shown.stdout
     plain = run_mem("ask", "Who is my dentist?")
     assert "unsure" not in plain.stdout
+
+
+def test_the_threshold_is_chosen_where_flags_tell_wrong_answers_from_right_ones(tmp_path):
+    import importlib.util
+
+    from tests.conftest import REPO
+
+    spec = importlib.util.spec_from_file_location("confidence_cv", REPO / "bench" / "confidence_cv.py")
+    assert spec is not None and spec.loader is not None
+    cv = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cv)
+
+    def record(qid: str, category: str, f1: float | None, logprob: float, abstained: bool = False):
+        metrics = {"abstention": 1.0 if abstained else 0.0} if f1 is None else {"f1": f1}
+        tokens = [["Ana", -0.01], [" Costa", logprob], [" [", -3.0], ["4", -4.0], ["].", -2.0]]
+        return {"id": qid, "system": "hybrid", "category": category, "metrics": metrics, "tokens": tokens}
+
+    records = [
+        record("c1#0", "single-hop", 1.0, -0.1),  # sure and right
+        record("c1#1", "single-hop", 0.9, -0.3),
+        record("c1#2", "single-hop", 0.0, -1.5),  # hesitant and wrong
+        record("c1#3", "adversarial", None, -2.0),  # answered what has no answer: wrong
+        record("c2#0", "temporal", 0.2, -1.2),
+        record("c2#1", "temporal", 1.0, -0.2),
+        record("c2#2", "multi-hop", 0.0, -0.05),  # sure and wrong: no threshold catches it
+        {**record("c2#3", "adversarial", None, -0.1, abstained=True), "abstained": True},  # declined
+        {"id": "c2#4", "system": "bm25", "category": "temporal", "metrics": {"f1": 0.0}},  # not an answer
+    ]
+    report = tmp_path / "locomo-test.json"
+    report.write_text(json.dumps({"records": records}))
+    rows = cv.rows_of(report, "test")
+    assert [r["id"] for r in rows] == ["c1#0", "c1#1", "c1#2", "c1#3", "c2#0", "c2#1", "c2#2"]
+    assert [r["wrong"] for r in rows] == [False, False, True, True, True, False, True]
+    assert rows[2]["words"] == pytest.approx(math.exp(-1.5))  # the citation's tokens left out
+    assert rows[0]["all tokens"] == pytest.approx(math.exp(-4.0))
+    # Below 0.4 (logprob -0.92) the three hesitant answers are flagged, all wrong; the sure
+    # wrong one is missed: J = 3/4 - 0/3.
+    assert cv.flag_counts(rows, 0.4) == {"answers": 7, "wrong": 4, "flagged": 3, "flagged_wrong": 3}
+    assert cv.youden(cv.flag_counts(rows, 0.4)) == pytest.approx(0.75)
+    # The lowest threshold with the best J: 0.35, the first to flag the answer at e^-1.2 = 0.301.
+    assert cv.fit(rows) == 0.35
+    assert cv.youden(cv.flag_counts(rows, 0.0)) == 0.0
