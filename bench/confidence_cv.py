@@ -3,9 +3,10 @@
     python bench/confidence_cv.py REPORT.json [REPORT.json ...] [--fresh REPORT.json] [--out DIR]
 
 Reads the answers of ``mem eval locomo`` reports (each record keeps the model's tokens and
-their log-probabilities).  An answer the model gave (not declined) is *wrong* when its F1 is
-below :data:`RIGHT_F1` (categories 1-4) or when the question has no answer (category 5,
-adversarial: the answer should have been "I don't know").  An answer is flagged unsure when the
+their log-probabilities).  An answer the model gave (not declined) is *wrong* as the report
+counts it (:func:`secondme.eval.report.answered_wrong`): its F1 is below 0.5 (categories 1-4),
+or the question has no answer (category 5, adversarial: the answer should have been "I don't
+know").  An answer is flagged unsure when the
 probability of its least likely word (:func:`secondme.answer.confidence.least_sure`) is below
 the threshold.  A threshold is chosen on two conversations and scored on the third; the
 objective is Youden's J: the share of wrong answers flagged minus the share of right answers
@@ -31,9 +32,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from secondme.answer.confidence import answer_tokens, least_sure  # noqa: E402
+from secondme.eval.report import RIGHT_ANSWER, answered_wrong  # noqa: E402
 
-#: An answer scoring at least this F1 against the gold answer counts as right.
-RIGHT_F1 = 0.5
 THRESHOLDS = (0.0, *(round(0.05 * i, 2) for i in range(1, 19)))
 #: Ways of reading the tokens: the shipped one (the answer's words) first, which wins ties.
 READINGS = ("words", "all tokens", "mean of words", "first word")
@@ -45,11 +45,10 @@ def rows_of(path: Path, sample: str) -> list[dict[str, Any]]:
     rows = []
     for record in report["records"]:
         tokens = record.get("tokens")
-        if record.get("system") != "hybrid" or not tokens or record.get("abstained"):
+        wrong = answered_wrong(record)
+        if record.get("system") != "hybrid" or not tokens or wrong is None:
             continue
         pairs = [(str(piece), float(logprob)) for piece, logprob in tokens]
-        adversarial = record["category"] == "adversarial"
-        f1 = record["metrics"].get("f1")
         words = [lp for _, lp in answer_tokens(pairs)]
         texts = [lp for piece, lp in pairs if piece]
         rows.append(
@@ -58,8 +57,8 @@ def rows_of(path: Path, sample: str) -> list[dict[str, Any]]:
                 "id": record["id"],
                 "conversation": record["id"].split("#")[0],
                 "category": record["category"],
-                "f1": f1,
-                "wrong": adversarial or (f1 or 0.0) < RIGHT_F1,
+                "f1": record["metrics"].get("f1"),
+                "wrong": wrong,
                 "words": least_sure(pairs),
                 "all tokens": math.exp(min(texts)) if texts else None,
                 "mean of words": math.exp(sum(words) / len(words)) if words else None,
@@ -148,7 +147,7 @@ def main() -> None:
         "# Unsure answers: `answer.unsure_below` by cross-validation (LoCoMo dev)",
         "",
         f"Answers the model gave (not declined) in {', '.join(f'`{p.stem}`' for p in args.reports)}. "
-        f"Wrong: F1 below {RIGHT_F1} (categories 1-4), or any answer to an adversarial question "
+        f"Wrong: F1 below {RIGHT_ANSWER} (categories 1-4), or any answer to an adversarial question "
         "(category 5). Flagged: the least likely word's probability below the threshold. J "
         "(Youden's): the share of wrong answers flagged minus the share of right answers flagged.",
         "",
@@ -169,7 +168,7 @@ def main() -> None:
         "|---|---|---|---|---|---|---|---|",
     ]
     joint = cross_validate(rows, fit_reading, lines)
-    data: dict[str, Any] = {"folds": folds, "joint_folds": joint, "chosen": chosen, "right_f1": RIGHT_F1}
+    data: dict[str, Any] = {"folds": folds, "joint_folds": joint, "chosen": chosen, "right_f1": RIGHT_ANSWER}
     if fresh:
         counts = flag_counts(fresh, chosen)
         data["fresh"] = {"report": args.fresh.stem, "threshold": chosen, "counts": counts}

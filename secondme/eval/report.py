@@ -442,10 +442,22 @@ def quality_markdown(
     return "\n".join(lines) + "\n"
 
 
-#: A declined answer that would have scored this much or more counts as one a check lost.
-RIGHT_DRAFT = 0.5
-#: An answer scoring this much or more (F1, or the judge's accuracy) counts as right.
+#: An answer scoring this much or more (F1, or the judge's accuracy) counts as right; so does a
+#: declined answer that would have, as one a check lost.
 RIGHT_ANSWER = 0.5
+
+
+def answered_wrong(record: Mapping[str, Any]) -> bool | None:
+    """Whether an answer the model gave (not a decline) was wrong: it scored below
+    :data:`RIGHT_ANSWER`, or it answered a question the memories do not answer.  None for a
+    decline or a record without an answer's score."""
+    metrics = record.get("metrics") or {}
+    if record.get("abstained"):
+        return None
+    score = metrics.get("f1", metrics.get("accuracy"))
+    if score is None:
+        return True if "abstention" in metrics else None
+    return bool(score < RIGHT_ANSWER)
 
 
 def unsure_answers(records: Iterable[Mapping[str, Any]]) -> dict[str, int]:
@@ -453,13 +465,9 @@ def unsure_answers(records: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     many were flagged unsure, and how many flagged ones were wrong."""
     counts = {"answers": 0, "wrong": 0, "flagged": 0, "flagged_wrong": 0}
     for record in records:
-        metrics = record.get("metrics") or {}
-        if record.get("abstained") or record.get("confidence") is None:
+        wrong = answered_wrong(record)
+        if wrong is None or record.get("confidence") is None:
             continue
-        score = metrics.get("f1", metrics.get("accuracy"))
-        if score is None and "abstention" not in metrics:
-            continue
-        wrong = score is None or score < RIGHT_ANSWER  # no score: a question with no answer
         flagged = bool(record.get("unsure"))
         counts["answers"] += 1
         counts["wrong"] += wrong
@@ -488,11 +496,11 @@ def declined_drafts(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, A
 def drafts_line(drafts: Sequence[Mapping[str, Any]]) -> str:
     """One sentence on :func:`declined_drafts`: how many, and how many would have been right."""
     scores = [float(r["draft_score"]) for r in drafts if r.get("draft_score") is not None]
-    right = sum(score >= RIGHT_DRAFT for score in scores)
+    right = sum(score >= RIGHT_ANSWER for score in scores)
     mean = f", mean {sum(scores) / len(scores):.3f}" if scores else ""
     return (
         f"{len(drafts)} declined after the model had answered; {right} of them would have scored "
-        f"{RIGHT_DRAFT} or more{mean}."
+        f"{RIGHT_ANSWER} or more{mean}."
     )
 
 
