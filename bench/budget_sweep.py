@@ -1,13 +1,22 @@
 """Answer F1, abstention and latency against the evidence budget (``answer.context_tokens``).
 
-    python bench/budget_sweep.py [--questions 30] [--budgets 200,350,600,1000] [--out bench/results]
+    python bench/budget_sweep.py [--questions 150] [--held-out | --fresh]
+                                 [--budgets 200,350,600,1000] [--out bench/results]
 
-The LoCoMo dev questions at evenly spread positions (the same positions ``mem eval locomo
---answer-limit N`` answers: :func:`secondme.eval.runner.spread`) are each answered once per
-budget through ``mem ask``'s own path, in one process: each conversation is loaded once, the
-model once, and the budgets take turns on every question, so load on the machine falls on all
-of them alike.  Scoring as in ``mem eval locomo``: token F1 for categories 1-4, abstention for
-category 5, and false abstention (declined, but the question has an answer) for 1-4.
+The LoCoMo dev questions of one of ``mem eval locomo``'s answer samples (the tuning sample by
+default, or ``--held-out`` / ``--fresh``: :func:`secondme.eval.locomo.answer_positions`) are each
+answered once per budget through ``mem eval``'s own answer path
+(:func:`secondme.eval.runner.answer_question`), in one process: each conversation is loaded
+once, the model once, and the budgets take turns on every question, so load on the machine
+falls on all of them alike.  Scored as ``mem eval locomo`` scores: token F1 for categories 1-4,
+abstention for category 5, false abstention (declined, but the question has an answer) for
+1-4; the overall score is the mean over all of them (F1 or abstention per question).
+
+Which budget to ship is chosen by cross-validation over the conversations: the budget with the
+best overall score on two (the smaller on a tie: fewer tokens to wait for) is scored on the
+third.  llama.cpp's own prompt and decode rates are measured in the same run, before and after
+(:func:`daemon.llama_rates`, a cold prompt), and each budget's seconds are given beside the
+floor those rates set for its uncached prompt tokens and answer tokens.
 """
 
 from __future__ import annotations
@@ -19,115 +28,225 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
 
-from secondme.answer import ask, strip_citations  # noqa: E402
+from daemon import llama_rates  # noqa: E402
+
+from secondme.answer import prepare, strip_citations  # noqa: E402
 from secondme.eval.datasets import load_locomo  # noqa: E402
-from secondme.eval.locomo import load_conversation  # noqa: E402
-from secondme.eval.metrics import locomo_answer_score  # noqa: E402
-from secondme.eval.runner import SharedModels, Workspace, spread  # noqa: E402
+from secondme.eval.locomo import answer_positions, load_conversation  # noqa: E402
+from secondme.eval.metrics import is_abstention, locomo_answer_score  # noqa: E402
+from secondme.eval.runner import SharedModels, Workspace, answer_question, load_average  # noqa: E402
+
+
+def score_of(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """F1, abstention, false abstention and the overall score of some answers."""
+    answerable = [r for r in records if r["category"] != "adversarial"]
+    adversarial = [r for r in records if r["category"] == "adversarial"]
+
+    def mean(values: list[float]) -> float | None:
+        return statistics.mean(values) if values else None
+
+    return {
+        "overall": mean([r["score"] for r in records]),
+        "f1": mean([r["score"] for r in answerable]),
+        "abstention": mean([r["score"] for r in adversarial]),
+        "false_abstention": mean([float(r["declined"]) for r in answerable]),
+        "answerable": len(answerable),
+        "adversarial": len(adversarial),
+    }
+
+
+def choose(records: list[dict[str, Any]], budgets: list[int]) -> int:
+    """The budget with the best overall score (the smaller on a tie)."""
+
+    def overall(budget: int) -> float:
+        return round(score_of([r for r in records if r["budget"] == budget])["overall"] or 0.0, 9)
+
+    return max(budgets, key=lambda b: (overall(b), -b))
+
+
+def cross_validate(records: list[dict[str, Any]], budgets: list[int]) -> list[dict[str, Any]]:
+    """Fit the budget on all conversations but one, score it on that one, for each in turn;
+    beside it, what every budget scores on the held-out conversation."""
+    folds = []
+    for held in sorted({r["conversation"] for r in records}):
+        fitted = choose([r for r in records if r["conversation"] != held], budgets)
+        test = [r for r in records if r["conversation"] == held]
+        folds.append(
+            {
+                "held_out": held,
+                "fitted": fitted,
+                "held_out_scores": {b: score_of([r for r in test if r["budget"] == b]) for b in budgets},
+            }
+        )
+    return folds
+
+
+def fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--questions", type=int, default=30)
+    parser.add_argument("--questions", type=int, default=150)
+    sample = parser.add_mutually_exclusive_group()
+    sample.add_argument("--held-out", action="store_true", help="mem eval locomo --held-out's questions")
+    sample.add_argument("--fresh", action="store_true", help="mem eval locomo --fresh's questions")
     parser.add_argument("--budgets", default="200,350,600,1000")
     parser.add_argument("--out", default=str(REPO / "bench" / "results"))
     args = parser.parse_args()
     budgets = [int(b) for b in args.budgets.split(",")]
     conversations = load_locomo()
     total = sum(len(c.questions) for c in conversations)
-    chosen = spread(total, args.questions)
-    records = []
+    chosen = answer_positions(total, total, args.questions, args.held_out, args.fresh)
+    name = "fresh" if args.fresh else "held out" if args.held_out else "tuning"
+    records: list[dict[str, Any]] = []
+    rates: list[dict[str, Any]] = []
+    load = {"start": load_average()}
     started = time.perf_counter()
     with Workspace() as workspace:
         models = SharedModels(workspace.settings(), answers=True, embedding_cache=True)
-        llm = models.llm
-        position = 0
+        plan, position = [], 0
         for conversation in conversations:
             picked = [(i, q) for i, q in enumerate(conversation.questions) if position + i in chosen]
             position += len(conversation.questions)
-            if not picked:
-                continue
+            if picked:
+                plan.append((conversation, picked))
+        for number, (conversation, picked) in enumerate(plan, 1):
             with workspace.home(conversation.sample_id, models) as app:
                 load_conversation(app, conversation)
                 today = conversation.sessions[-1].date
+                # llama.cpp's own rates on this conversation's first question, at the shipped budget.
+                prepared = prepare(app, picked[0][1].question, today=today)
+                if number == 1:
+                    rates.append(llama_rates(models.llm, prepared.messages, app.settings.llm.max_tokens))
+                shipped = app.settings.answer.context_tokens
                 for index, question in picked:
                     for budget in budgets:
                         app.settings.answer.context_tokens = budget
-                        t = time.perf_counter()
-                        result = ask(app, question.question, llm=llm, today=today)
-                        seconds = time.perf_counter() - t
-                        score = locomo_answer_score(
-                            strip_citations(result.answer), question.answer, question.category
-                        )
+                        outcome = answer_question(app, models, question.question, today)
+                        answer = strip_citations(outcome["answer"])
                         records.append(
                             {
                                 "id": f"{conversation.sample_id}#{index}",
+                                "conversation": conversation.sample_id,
                                 "category": question.category_name,
                                 "budget": budget,
-                                "answer": result.answer,
+                                "answer": outcome["answer"],
                                 "gold": question.answer,
-                                "score": score,
-                                "abstained": result.abstained,
-                                "prompt_tokens": result.prompt_tokens,
-                                "seconds": round(seconds, 2),
+                                "score": locomo_answer_score(answer, question.answer, question.category),
+                                "declined": bool(outcome["abstained"]) or is_abstention(answer),
+                                "declined_by": outcome.get("declined_by"),
+                                "prompt_tokens": outcome.get("prompt_tokens"),
+                                "answer_tokens": len(outcome.get("tokens") or []),
+                                "confidence": outcome.get("confidence"),
+                                "unsure": outcome.get("unsure"),
+                                "seconds": round(outcome["seconds"], 3),
+                                "error": outcome["error"],
                             }
                         )
                         print(json.dumps(records[-1]), flush=True)
+                app.settings.answer.context_tokens = shipped
+                if number == len(plan):
+                    rates.append(llama_rates(models.llm, prepared.messages, app.settings.llm.max_tokens))
+    load["end"] = load_average()
+    prompt_rate = statistics.mean(r["prompt_tok_s"] for r in rates)
+    decode_rate = statistics.mean(r["decode_tok_s"] for r in rates)
     rows = []
     for budget in budgets:
         mine = [r for r in records if r["budget"] == budget]
-        answerable = [r for r in mine if r["category"] != "adversarial"]
-        adversarial = [r for r in mine if r["category"] == "adversarial"]
+        modelled = [r for r in mine if r["prompt_tokens"]]
+        floors = [r["prompt_tokens"] / prompt_rate + r["answer_tokens"] / decode_rate for r in modelled]
         rows.append(
             {
                 "budget": budget,
-                "f1": statistics.mean(r["score"] for r in answerable) if answerable else None,
-                "abstention": statistics.mean(r["score"] for r in adversarial) if adversarial else None,
-                "false_abstention": statistics.mean(r["abstained"] for r in answerable)
-                if answerable
-                else None,
-                "median_prompt_tokens": statistics.median(r["prompt_tokens"] for r in mine),
-                "median_seconds": statistics.median(r["seconds"] for r in mine),
-                "mean_seconds": statistics.mean(r["seconds"] for r in mine),
-                "answerable": len(answerable),
-                "adversarial": len(adversarial),
+                **score_of(mine),
+                "median_prompt_tokens": statistics.median(r["prompt_tokens"] for r in modelled),
+                "median_seconds": statistics.median(r["seconds"] for r in modelled),
+                "mean_seconds": statistics.mean(r["seconds"] for r in modelled),
+                "mean_floor_s": statistics.mean(floors),
+                "per_conversation": {
+                    c: score_of([r for r in mine if r["conversation"] == c])
+                    for c in sorted({r["conversation"] for r in mine})
+                },
             }
         )
+    folds = cross_validate(records, budgets)
     stamp = datetime.now().strftime("%Y%m%d-%H%M")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    command = f"python bench/budget_sweep.py --questions {args.questions} --budgets {args.budgets}" + (
+        " --fresh" if args.fresh else " --held-out" if args.held_out else ""
+    )
     result = {
+        "command": command,
+        "sample": name,
         "questions": args.questions,
+        "budgets": budgets,
+        "rates": rates,
+        "load_average": load,
         "rows": rows,
+        "folds": folds,
         "records": records,
         "elapsed_s": round(time.perf_counter() - started, 1),
     }
     (out / f"budget-sweep-{stamp}.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
-
-    def fmt(value: float | None) -> str:
-        return "-" if value is None else f"{value:.3f}"
-
+    conversations_seen = sorted({r["conversation"] for r in records})
     lines = [
-        f"# Evidence budget sweep: LoCoMo dev, {args.questions} questions spread over the split",
+        f"# Evidence budget sweep: LoCoMo dev, the {name} sample ({args.questions} questions)",
         "",
-        "| context_tokens | F1 (1-4) | abstention (5) | false abstention (1-4) | median prompt tokens "
-        "| median s/answer | mean s/answer |",
-        "|---|---|---|---|---|---|---|",
+        f"Command: `{command}`; {result['elapsed_s']:.0f} s in all, load average "
+        f"{load['start']} at the start, {load['end']} at the end.  llama.cpp's own rates in the same "
+        f"run (a cold prompt, before and after): "
+        + ", ".join(f"{r['prompt_tok_s']:.1f} prompt / {r['decode_tok_s']:.1f} decode tok/s" for r in rates)
+        + ".  Overall: F1 for categories 1-4 and abstention for category 5, one score per question, "
+        "averaged.  Floor: the seconds those rates give for each answer's uncached prompt tokens and "
+        "its answer tokens.",
+        "",
+        "| context_tokens | overall | F1 (1-4) | abstention (5) | false abstention (1-4) | median prompt "
+        "tokens | median s/answer | mean s/answer | mean floor s | time / floor |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['budget']} | {fmt(r['f1'])} (n={r['answerable']}) | {fmt(r['abstention'])} "
-            f"(n={r['adversarial']}) | {fmt(r['false_abstention'])} | {r['median_prompt_tokens']} "
-            f"| {r['median_seconds']:.1f} | {r['mean_seconds']:.1f} |"
+            f"| {r['budget']} | {fmt(r['overall'])} | {fmt(r['f1'])} (n={r['answerable']}) | "
+            f"{fmt(r['abstention'])} (n={r['adversarial']}) | {fmt(r['false_abstention'])} | "
+            f"{r['median_prompt_tokens']:g} | {r['median_seconds']:.1f} | {r['mean_seconds']:.1f} | "
+            f"{r['mean_floor_s']:.1f} | {r['mean_seconds'] / r['mean_floor_s']:.2f} |"
         )
     lines += [
         "",
-        f"Command: `python bench/budget_sweep.py --questions {args.questions} --budgets "
-        f"{args.budgets}`; {result['elapsed_s']} s in all.",
+        "Per conversation, overall / F1 / abstention:",
+        "",
+        "| context_tokens | " + " | ".join(conversations_seen) + " |",
+        "|---|" + "---|" * len(conversations_seen),
+        *(
+            f"| {r['budget']} | "
+            + " | ".join(
+                f"{fmt(s['overall'])} / {fmt(s['f1'])} / {fmt(s['abstention'])}"
+                for s in (r["per_conversation"][c] for c in conversations_seen)
+            )
+            + " |"
+            for r in rows
+        ),
+        "",
+        "Cross-validated choice (the best overall score on two conversations, the smaller budget on a "
+        "tie), scored on the third:",
+        "",
+        "| held out | fitted | held-out overall at the fitted budget | held-out overall at each budget |",
+        "|---|---|---|---|",
+        *(
+            f"| {f['held_out']} | {f['fitted']} | {fmt(f['held_out_scores'][f['fitted']]['overall'])} | "
+            + ", ".join(f"{b}: {fmt(s['overall'])}" for b, s in f["held_out_scores"].items())
+            + " |"
+            for f in folds
+        ),
+        "",
     ]
     (out / f"budget-sweep-{stamp}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))

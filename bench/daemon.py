@@ -93,8 +93,6 @@ def seed_home(count: int) -> None:
 
 def floor_for(question: str) -> dict[str, Any]:
     """llama.cpp's own prompt and decode rates for this question's real prompt, from a cold cache."""
-    import llama_cpp
-
     from secondme.answer import prepare
     from secondme.models.llm import load_llm
     from secondme.service import Secondme
@@ -102,24 +100,36 @@ def floor_for(question: str) -> dict[str, Any]:
     app = Secondme()
     prepared = prepare(app, question)
     llm = _model(app.settings.llm, load_llm)
+    return {
+        "question": question,
+        "needs_model": prepared.needs_model,
+        **llama_rates(llm, prepared.messages, app.settings.llm.max_tokens),
+    }
+
+
+def llama_rates(llm: Any, messages: list[dict[str, str]], max_tokens: int) -> dict[str, Any]:
+    """Answer ``messages`` with llama.cpp itself from a cold cache (no prompt state kept) and
+    read its own counters: prompt and decode tokens per second, and the floor, the seconds those
+    rates give for this prompt and answer.  A face's time divided by the floor is what it adds."""
+    import llama_cpp
+
     ctx = llm.llama._ctx.ctx
     llm.llama.reset()
     llama_cpp.llama_perf_context_reset(ctx)
     result: Any = llm.llama.create_chat_completion(
-        messages=prepared.messages,  # type: ignore[arg-type]
-        max_tokens=app.settings.llm.max_tokens,
+        messages=messages,  # type: ignore[arg-type]
+        max_tokens=max_tokens,
         temperature=0.0,
         top_k=1,
     )
     perf = llama_cpp.llama_perf_context(ctx)
+    llm.llama.reset()
     usage = result["usage"]
     prompt_rate = perf.n_p_eval / (perf.t_p_eval_ms / 1000)
     decode_rate = perf.n_eval / (perf.t_eval_ms / 1000) if perf.n_eval else float("nan")
     prompt_tokens = int(usage["prompt_tokens"])
     answer_tokens = int(usage["completion_tokens"])
     return {
-        "question": question,
-        "needs_model": prepared.needs_model,
         "prompt_tokens": prompt_tokens,
         "answer_tokens": answer_tokens,
         "prompt_tok_s": round(prompt_rate, 2),
