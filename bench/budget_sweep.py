@@ -2,6 +2,7 @@
 
     python bench/budget_sweep.py [--questions 150] [--held-out | --fresh]
                                  [--budgets 200,350,600,1000] [--out bench/results]
+    python bench/budget_sweep.py --reports SWEEP.json [SWEEP.json ...] [--out bench/results]
 
 The LoCoMo dev questions of one of ``mem eval locomo``'s answer samples (the tuning sample by
 default, or ``--held-out`` / ``--fresh``: :func:`secondme.eval.locomo.answer_positions`) are each
@@ -16,7 +17,9 @@ Which budget to ship is chosen by cross-validation over the conversations: the b
 best overall score on two (the smaller on a tie: fewer tokens to wait for) is scored on the
 third.  llama.cpp's own prompt and decode rates are measured in the same run, before and after
 (:func:`daemon.llama_rates`, a cold prompt), and each budget's seconds are given beside the
-floor those rates set for its uncached prompt tokens and answer tokens.
+floor those rates set for its uncached prompt tokens and answer tokens.  ``--reports`` reads
+earlier sweeps' answers (of different samples) and makes the same choice over them together,
+without the model.
 """
 
 from __future__ import annotations
@@ -91,15 +94,8 @@ def fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--questions", type=int, default=150)
-    sample = parser.add_mutually_exclusive_group()
-    sample.add_argument("--held-out", action="store_true", help="mem eval locomo --held-out's questions")
-    sample.add_argument("--fresh", action="store_true", help="mem eval locomo --fresh's questions")
-    parser.add_argument("--budgets", default="200,350,600,1000")
-    parser.add_argument("--out", default=str(REPO / "bench" / "results"))
-    args = parser.parse_args()
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Answer the sample at every budget; the run's records, rates and load."""
     budgets = [int(b) for b in args.budgets.split(",")]
     conversations = load_locomo()
     total = sum(len(c.questions) for c in conversations)
@@ -155,13 +151,77 @@ def main() -> None:
                 if number == len(plan):
                     rates.append(llama_rates(models.llm, prepared.messages, app.settings.llm.max_tokens))
     load["end"] = load_average()
+    command = f"python bench/budget_sweep.py --questions {args.questions} --budgets {args.budgets}" + (
+        " --fresh" if args.fresh else " --held-out" if args.held_out else ""
+    )
+    with_floors(records, rates)
+    return {
+        "command": command,
+        "sample": name,
+        "questions": args.questions,
+        "budgets": budgets,
+        "rates": rates,
+        "load_average": load,
+        "records": records,
+        "elapsed_s": round(time.perf_counter() - started, 1),
+    }
+
+
+def with_floors(records: list[dict[str, Any]], rates: list[dict[str, Any]]) -> None:
+    """Each answer's floor: the seconds llama.cpp's own rates in its run give for its uncached
+    prompt tokens and its answer tokens (None when the model was not asked)."""
     prompt_rate = statistics.mean(r["prompt_tok_s"] for r in rates)
     decode_rate = statistics.mean(r["decode_tok_s"] for r in rates)
+    for r in records:
+        r["floor_s"] = (
+            r["prompt_tokens"] / prompt_rate + r["answer_tokens"] / decode_rate
+            if r["prompt_tokens"]
+            else None
+        )
+
+
+def pooled(paths: list[str]) -> dict[str, Any]:
+    """The records of earlier sweeps together (each with its own run's floor), at the budgets
+    they all answered: one choice over the conversations of several samples.  No model runs."""
+    runs = [json.loads(Path(path).read_text(encoding="utf-8")) for path in paths]
+    budgets = sorted(set.intersection(*(set(run["budgets"]) for run in runs)))
+    records = []
+    for run in runs:
+        with_floors(run["records"], run["rates"])
+        records += [{**r, "sample": run["sample"]} for r in run["records"] if r["budget"] in budgets]
+    return {
+        "command": "python bench/budget_sweep.py --reports " + " ".join(Path(p).name for p in paths),
+        "sample": " + ".join(run["sample"] for run in runs),
+        "questions": sum(run["questions"] for run in runs),
+        "budgets": budgets,
+        "rates": [rate for run in runs for rate in run["rates"]],
+        "load_average": {run["sample"]: run["load_average"] for run in runs},
+        "records": records,
+        "elapsed_s": sum(run["elapsed_s"] for run in runs),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--questions", type=int, default=150)
+    sample = parser.add_mutually_exclusive_group()
+    sample.add_argument("--held-out", action="store_true", help="mem eval locomo --held-out's questions")
+    sample.add_argument("--fresh", action="store_true", help="mem eval locomo --fresh's questions")
+    sample.add_argument("--reports", nargs="+", help="earlier sweeps' JSON, analysed together (no model)")
+    parser.add_argument("--budgets", default="200,350,600,1000")
+    parser.add_argument("--out", default=str(REPO / "bench" / "results"))
+    args = parser.parse_args()
+    result = analyse(pooled(args.reports) if args.reports else run(args))
+    write(result, Path(args.out), "budget-sweep-pooled" if args.reports else "budget-sweep")
+
+
+def analyse(result: dict[str, Any]) -> dict[str, Any]:
+    """Add each budget's figures (``rows``) and the cross-validated choice (``folds``)."""
+    records, budgets = result["records"], result["budgets"]
     rows = []
     for budget in budgets:
         mine = [r for r in records if r["budget"] == budget]
         modelled = [r for r in mine if r["prompt_tokens"]]
-        floors = [r["prompt_tokens"] / prompt_rate + r["answer_tokens"] / decode_rate for r in modelled]
         rows.append(
             {
                 "budget": budget,
@@ -169,40 +229,34 @@ def main() -> None:
                 "median_prompt_tokens": statistics.median(r["prompt_tokens"] for r in modelled),
                 "median_seconds": statistics.median(r["seconds"] for r in modelled),
                 "mean_seconds": statistics.mean(r["seconds"] for r in modelled),
-                "mean_floor_s": statistics.mean(floors),
+                "mean_floor_s": statistics.mean(r["floor_s"] for r in modelled),
                 "per_conversation": {
                     c: score_of([r for r in mine if r["conversation"] == c])
                     for c in sorted({r["conversation"] for r in mine})
                 },
             }
         )
-    folds = cross_validate(records, budgets)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M")
-    out = Path(args.out)
+    return {**result, "rows": rows, "folds": cross_validate(records, budgets)}
+
+
+def write(result: dict[str, Any], out: Path, prefix: str) -> None:
+    """The JSON and Markdown report, named by the minute (never over an earlier one)."""
     out.mkdir(parents=True, exist_ok=True)
-    command = f"python bench/budget_sweep.py --questions {args.questions} --budgets {args.budgets}" + (
-        " --fresh" if args.fresh else " --held-out" if args.held_out else ""
-    )
-    result = {
-        "command": command,
-        "sample": name,
-        "questions": args.questions,
-        "budgets": budgets,
-        "rates": rates,
-        "load_average": load,
-        "rows": rows,
-        "folds": folds,
-        "records": records,
-        "elapsed_s": round(time.perf_counter() - started, 1),
-    }
-    (out / f"budget-sweep-{stamp}.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
+    stem = f"{prefix}-{datetime.now().strftime('%Y%m%d-%H%M')}"
+    taken = 1
+    while (out / f"{stem}.json").exists() or (out / f"{stem}.md").exists():
+        taken += 1
+        stem = f"{prefix}-{datetime.now().strftime('%Y%m%d-%H%M')}-{taken}"
+    rows, records = result["rows"], result["records"]
+    rates, load, command = result["rates"], result["load_average"], result["command"]
+    (out / f"{stem}.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
     conversations_seen = sorted({r["conversation"] for r in records})
     lines = [
-        f"# Evidence budget sweep: LoCoMo dev, the {name} sample ({args.questions} questions)",
+        f"# Evidence budget sweep: LoCoMo dev, answer samples: {result['sample']} "
+        f"({result['questions']} questions)",
         "",
-        f"Command: `{command}`; {result['elapsed_s']:.0f} s in all, load average "
-        f"{load['start']} at the start, {load['end']} at the end.  llama.cpp's own rates in the same "
-        f"run (a cold prompt, before and after): "
+        f"Command: `{command}`; {result['elapsed_s']:.0f} s of answering in all, load average {load}.  "
+        "llama.cpp's own rates in the same run (a cold prompt, before and after): "
         + ", ".join(f"{r['prompt_tok_s']:.1f} prompt / {r['decode_tok_s']:.1f} decode tok/s" for r in rates)
         + ".  Overall: F1 for categories 1-4 and abstention for category 5, one score per question, "
         "averaged.  Floor: the seconds those rates give for each answer's uncached prompt tokens and "
@@ -244,11 +298,11 @@ def main() -> None:
             f"| {f['held_out']} | {f['fitted']} | {fmt(f['held_out_scores'][f['fitted']]['overall'])} | "
             + ", ".join(f"{b}: {fmt(s['overall'])}" for b, s in f["held_out_scores"].items())
             + " |"
-            for f in folds
+            for f in result["folds"]
         ),
         "",
     ]
-    (out / f"budget-sweep-{stamp}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (out / f"{stem}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
 
 
