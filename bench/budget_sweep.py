@@ -39,10 +39,10 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from daemon import llama_rates  # noqa: E402
 
-from secondme.answer import prepare, strip_citations  # noqa: E402
+from secondme.answer import prepare  # noqa: E402
 from secondme.eval.datasets import load_locomo  # noqa: E402
-from secondme.eval.locomo import answer_positions, load_conversation  # noqa: E402
-from secondme.eval.metrics import is_abstention, locomo_answer_score  # noqa: E402
+from secondme.eval.locomo import answer_metrics, answer_positions, load_conversation  # noqa: E402
+from secondme.eval.report import free_base  # noqa: E402
 from secondme.eval.runner import SharedModels, Workspace, answer_question, load_average  # noqa: E402
 
 
@@ -94,6 +94,12 @@ def fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
+def floor(app: Any, question: str, today: Any, llm: Any) -> dict[str, Any]:
+    """llama.cpp's own rates on ``question``'s prompt at the budget set, from a cold cache."""
+    prepared = prepare(app, question, today=today)
+    return llama_rates(llm, prepared.messages, app.settings.llm.max_tokens)
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Answer the sample at every budget; the run's records, rates and load."""
     budgets = [int(b) for b in args.budgets.split(",")]
@@ -117,16 +123,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             with workspace.home(conversation.sample_id, models) as app:
                 load_conversation(app, conversation)
                 today = conversation.sessions[-1].date
-                # llama.cpp's own rates on this conversation's first question, at the shipped budget.
-                prepared = prepare(app, picked[0][1].question, today=today)
+                # llama.cpp's own rates before the first answer and after the last one.
                 if number == 1:
-                    rates.append(llama_rates(models.llm, prepared.messages, app.settings.llm.max_tokens))
+                    rates.append(floor(app, picked[0][1].question, today, models.llm))
                 shipped = app.settings.answer.context_tokens
                 for index, question in picked:
                     for budget in budgets:
                         app.settings.answer.context_tokens = budget
                         outcome = answer_question(app, models, question.question, today)
-                        answer = strip_citations(outcome["answer"])
+                        metrics = answer_metrics(outcome["answer"], question)
                         records.append(
                             {
                                 "id": f"{conversation.sample_id}#{index}",
@@ -135,8 +140,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                 "budget": budget,
                                 "answer": outcome["answer"],
                                 "gold": question.answer,
-                                "score": locomo_answer_score(answer, question.answer, question.category),
-                                "declined": bool(outcome["abstained"]) or is_abstention(answer),
+                                "score": metrics.get("f1", metrics.get("abstention")),
+                                # Declined, as mem eval counts it (an adversarial one is scored so).
+                                "declined": bool(metrics.get("false_abstention", metrics.get("abstention"))),
                                 "declined_by": outcome.get("declined_by"),
                                 "prompt_tokens": outcome.get("prompt_tokens"),
                                 "answer_tokens": len(outcome.get("tokens") or []),
@@ -149,7 +155,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         print(json.dumps(records[-1]), flush=True)
                 app.settings.answer.context_tokens = shipped
                 if number == len(plan):
-                    rates.append(llama_rates(models.llm, prepared.messages, app.settings.llm.max_tokens))
+                    rates.append(floor(app, picked[0][1].question, today, models.llm))
     load["end"] = load_average()
     command = f"python bench/budget_sweep.py --questions {args.questions} --budgets {args.budgets}" + (
         " --fresh" if args.fresh else " --held-out" if args.held_out else ""
@@ -242,11 +248,7 @@ def analyse(result: dict[str, Any]) -> dict[str, Any]:
 def write(result: dict[str, Any], out: Path, prefix: str) -> None:
     """The JSON and Markdown report, named by the minute (never over an earlier one)."""
     out.mkdir(parents=True, exist_ok=True)
-    stem = f"{prefix}-{datetime.now().strftime('%Y%m%d-%H%M')}"
-    taken = 1
-    while (out / f"{stem}.json").exists() or (out / f"{stem}.md").exists():
-        taken += 1
-        stem = f"{prefix}-{datetime.now().strftime('%Y%m%d-%H%M')}-{taken}"
+    stem = free_base(out, f"{prefix}-{datetime.now():%Y%m%d-%H%M}")
     rows, records = result["rows"], result["records"]
     rates, load, command = result["rates"], result["load_average"], result["command"]
     (out / f"{stem}.json").write_text(json.dumps(result, indent=1), encoding="utf-8")

@@ -349,6 +349,19 @@ def _question_records(
     return records
 
 
+def answer_metrics(answer: str, question: LocomoQuestion) -> dict[str, float]:
+    """How ``mem eval locomo`` scores an answer, its citations left out: ``abstention`` for a
+    question with no answer (category 5), else ``f1`` and ``false_abstention`` (declining a
+    question the conversation answers: the price of abstention, always beside it)."""
+    from secondme.answer import strip_citations
+
+    scored = strip_citations(answer)
+    score = locomo_answer_score(scored, question.answer, question.category)
+    if question.category == 5:
+        return {"abstention": score}
+    return {"f1": score, "false_abstention": 1.0 if is_abstention(scored) else 0.0}
+
+
 def _add_answer(
     record: dict[str, Any],
     app: Secondme,
@@ -369,16 +382,8 @@ def _add_answer(
         record["metrics"]["seconds"] = None
         record["error"] = "; ".join(e for e in (record["error"], f"answer: {outcome['error']}") if e)
         return
-    from secondme.answer import strip_citations
-
-    def score(answer: str) -> float:
-        return locomo_answer_score(answer, question.answer, question.category)
-
-    scored = strip_citations(outcome["answer"])
-    record["metrics"][metric] = score(scored)
+    record["metrics"].update(answer_metrics(outcome["answer"], question))
     if metric == "f1":
-        # Declining a question the conversation answers: the price of abstention, always beside it.
-        record["metrics"]["false_abstention"] = 1.0 if is_abstention(scored) else 0.0
-        keep_draft_score(record, score)
+        keep_draft_score(record, lambda draft: locomo_answer_score(draft, question.answer, question.category))
     record["metrics"]["seconds"] = round(outcome["seconds"], 3)
     record["metrics"]["prompt_tokens"] = outcome.get("prompt_tokens")

@@ -283,7 +283,7 @@ def write_report(
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"cannot create results directory {directory}: {exc}") from None
-    base = _free_base(directory, f"{bench}-{stamp_time:%Y%m%d-%H%M}")
+    base = free_base(directory, f"{bench}-{stamp_time:%Y%m%d-%H%M}")
     json_path = directory / f"{base}.json"
     md_path = directory / f"{base}.md"
 
@@ -312,7 +312,8 @@ def write_report(
     return ReportFiles(json=json_path, markdown=md_path, png=png_path)
 
 
-def _free_base(directory: Path, base: str) -> str:
+def free_base(directory: Path, base: str) -> str:
+    """``base``, or ``base-2``, ``base-3`` ...: the first name no report in ``directory`` has."""
     candidate, n = base, 1
     while any((directory / f"{candidate}{ext}").exists() for ext in (".json", ".md", ".png")):
         n += 1
