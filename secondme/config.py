@@ -206,6 +206,23 @@ def load(path: Path | None = None) -> Settings:
     return settings
 
 
+def changed(settings: Settings) -> dict[str, Any]:
+    """The settings that differ from the defaults, as ``{"answer.context_tokens": 200}``.
+
+    A benchmark report records them: a run made with ``SECONDME_ANSWER_CONTEXT_TOKENS=200`` must
+    not read as a run of the defaults.
+    """
+    defaults = Settings()
+    found: dict[str, Any] = {}
+    for section in _SECTIONS:
+        ours, theirs = getattr(settings, section), getattr(defaults, section)
+        for f in fields(ours):
+            value = getattr(ours, f.name)
+            if value != getattr(theirs, f.name):
+                found[f"{section}.{f.name}"] = value
+    return found
+
+
 def _plugin_dirs(section: Any, path: Path) -> list[str]:
     """``[plugins] dirs = ["~/my-plugins", ...]``: folders whose plugins load too."""
     if not isinstance(section, dict):

@@ -20,6 +20,9 @@ def test_defaults_file_and_environment(monkeypatch):
     settings = config.load()
     assert settings.llm.n_ctx == 2048 and settings.search.k == 7
     assert settings.watch == [{"path": "~/notes", "kind": "auto"}]
+    # What differs from the defaults, as benchmark reports record it.
+    assert config.changed(settings) == {"llm.n_ctx": 2048, "search.k": 7}
+    assert config.changed(config.Settings()) == {}
 
 
 @pytest.mark.parametrize(

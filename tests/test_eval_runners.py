@@ -213,6 +213,12 @@ def test_locomo_answers_with_tiny_model(locomo_file: Path, tmp_path: Path):
     )
     agrees(report)
     assert report["metadata"]["models"]["llm"] == "smollm2-135m"
+    # The settings the environment changed are on record: the report is not one of the defaults.
+    assert report["metadata"]["params"]["settings"] == {
+        "llm.model": "smollm2-135m",
+        "llm.n_threads": 1,
+        "llm.max_tokens": 40,
+    }
     answered = [r for r in report["records"] if "answer" in r]
     assert len(answered) == 4 and {r["system"] for r in answered} == {"hybrid"}
     for record in answered:
@@ -344,6 +350,7 @@ def test_longmemeval_limit_and_session_recall(lme_file: Path, tmp_path: Path):
     assert by_id[("q1", "bm25")]["retrieved_sessions"][0] == "s-bike"
     assert printed["summary"]["overall"]["hybrid"]["recall_all@5"]["n"] == 1
     assert printed["params"]["questions"] == 2
+    assert printed["params"]["settings"] == {}  # the defaults: nothing to list
     path = Path(printed["files"]["json"])
     assert rechecked(path).exit_code == 0
     for record in report["records"]:
@@ -351,6 +358,16 @@ def test_longmemeval_limit_and_session_recall(lme_file: Path, tmp_path: Path):
     path.write_text(json.dumps(report))
     result = rechecked(path)
     assert result.exit_code == 1 and "ndcg@10" in result.stdout
+
+
+def test_eval_says_which_settings_were_not_the_defaults(lme_file: Path, tmp_path: Path):
+    args = ["eval", "longmemeval", str(lme_file), "--limit", "1", "--no-answers", "--out", str(tmp_path)]
+    result = CliRunner().invoke(cli_app, args, env={"SECONDME_ANSWER_CONTEXT_TOKENS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "Settings not the defaults: answer.context_tokens = 200." in result.stdout
+    (report,) = tmp_path.glob("longmemeval-*.json")
+    assert json.loads(report.read_text())["metadata"]["params"]["settings"] == {"answer.context_tokens": 200}
+    assert "answer.context_tokens" in report.with_suffix(".md").read_text()  # the report's parameters
 
 
 def test_longmemeval_answers_count_false_abstention(lme_file: Path, tmp_path: Path):

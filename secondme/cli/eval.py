@@ -112,6 +112,9 @@ def _show(run: EvalRun, files: ReportFiles, json_: bool) -> None:
         f"\n{params.get('questions')} questions, {answered}, {params.get('failed')} failed, "
         f"{params.get('elapsed_s')} s.  Report: {files.markdown}"
     )
+    if params.get("settings"):
+        changed = ", ".join(f"{key} = {value!r}" for key, value in params["settings"].items())
+        typer.echo(f"Settings not the defaults: {changed}.")
     _show_declines(run.records)
     if run.failed:
         typer.echo(f"{len(run.failed)} failed records are listed in the report.", err=True)

@@ -28,6 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from secondme.config import changed
 from secondme.eval.datasets import LME_QUESTION_TYPES, LOCOMO_CATEGORIES
 
 if TYPE_CHECKING:
@@ -288,6 +289,8 @@ class RunCosts:
             "failed": failed,
             "ingest_s": round(self.ingest_s, 1),
             "elapsed_s": round(time.perf_counter() - self.started, 1),
+            # Settings the run changed from the defaults (SECONDME_* variables), {} for none.
+            "settings": changed(models.settings),
             "embedding_cache": models.embedding_stats(),
             "threads": models.threads(),
             "load_average": {"start": self.load_at_start, "end": load_average()},
