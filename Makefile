@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 # llama-cpp-python builds from source: portable CPU code by default (the wheel may move between
-# machines). For CUDA: LLAMA_CMAKE_ARGS="-DGGML_CUDA=on"; Metal: "-DGGML_METAL=on"; fastest on
-# this machine only: "-DGGML_NATIVE=ON" (then reinstall with --no-cache-dir).
+# machines). For CUDA: LLAMA_CMAKE_ARGS="-DGGML_CUDA=on"; Metal: "-DGGML_METAL=on"; a CPU with
+# AVX-512: "-DGGML_NATIVE=OFF -DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON -DGGML_AVX512_VNNI=ON"
+# (then reinstall with --no-cache-dir; see the README).
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 DEMO_HOME := $(CURDIR)/.demo-home
