@@ -33,6 +33,9 @@ class LlamaCppLLM:
     """A GGUF model run by llama.cpp on the CPU, or on the GPU with ``n_gpu_layers``."""
 
     def __init__(self, path: Path, name: str, settings: LLMSettings) -> None:
+        from secondme.models.cpu import check_build
+
+        check_build(paths.cache_dir())
         try:
             from llama_cpp import Llama
         except ImportError as exc:
