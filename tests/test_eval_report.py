@@ -177,6 +177,23 @@ def test_run_metadata_reads_the_machine():
     metadata = run_metadata(now=NOW)
     assert metadata["ram_gib"] is None or metadata["ram_gib"] > 0
     assert metadata["models"] == {} and metadata["params"] == {}
+    assert "cpu" in metadata
+
+
+def test_reports_record_the_llama_cpp_build_that_answered(tmp_path, tiny_llm):
+    import llama_cpp
+
+    from secondme.models import cpu
+
+    files = write_report("locomo", _records(), out_dir=tmp_path, now=NOW, plot=False)
+    build = json.loads(files.json.read_text())["metadata"]["llama_cpp"]
+    assert build["version"] == llama_cpp.__version__
+    info = llama_cpp.llama_print_system_info().decode()
+    assert build["features"] == cpu.build_features(info)
+    if cpu.cpu_flags() is not None:
+        assert "AVX" in build["features"] and cpu.missing(build["features"], cpu.cpu_flags() or ()) == []
+    line = f"- llama.cpp: llama-cpp-python {llama_cpp.__version__}, CPU build {' '.join(build['features'])}"
+    assert line in files.markdown.read_text().splitlines()
 
 
 def test_importing_reports_does_not_load_matplotlib():

@@ -201,6 +201,8 @@ def run_metadata(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """What a result depends on: date, commit, machine, Python, models and run parameters."""
+    from secondme.models import cpu
+
     now = now or datetime.now().astimezone()
     return {
         "date": now.isoformat(timespec="seconds"),
@@ -208,8 +210,10 @@ def run_metadata(
         "secondme_version": secondme.__version__,
         "python": platform.python_version(),
         "platform": platform.platform(),
+        "cpu": cpu.cpu_model(),
         "cpu_count": os.cpu_count(),
         "ram_gib": ram_gib(),
+        "llama_cpp": cpu.loaded_build(),
         "models": dict(models or {}),
         "params": dict(params or {}),
     }
@@ -335,10 +339,14 @@ def _metadata_lines(metadata: Mapping[str, Any]) -> list[str]:
     lines = [
         f"- date: {metadata.get('date')}",
         f"- commit: {metadata.get('git_commit') or 'unknown'}",
-        f"- machine: {metadata.get('cpu_count')} cores, {metadata.get('ram_gib')} GiB RAM, "
-        f"{metadata.get('platform')}",
+        f"- machine: {metadata['cpu'] + ', ' if metadata.get('cpu') else ''}"
+        f"{metadata.get('cpu_count')} cores, {metadata.get('ram_gib')} GiB RAM, {metadata.get('platform')}",
         f"- python: {metadata.get('python')}, secondme {metadata.get('secondme_version')}",
     ]
+    build = metadata.get("llama_cpp")
+    if build:
+        features = " ".join(build.get("features") or []) or "no x86 extensions"
+        lines.append(f"- llama.cpp: llama-cpp-python {build.get('version')}, CPU build {features}")
     if models:
         lines.append("- models: " + ", ".join(f"{k}={v}" for k, v in models.items()))
     if params:

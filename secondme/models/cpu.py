@@ -75,6 +75,32 @@ def cpu_flags(cpuinfo: Path = CPUINFO) -> frozenset[str] | None:
     return None
 
 
+def cpu_model(cpuinfo: Path = CPUINFO) -> str | None:
+    """The CPU's model name as /proc/cpuinfo gives it ("Intel(R) Xeon(R) Processor"), or None."""
+    try:
+        text = cpuinfo.read_text(errors="replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        name, _, value = line.partition(":")
+        if name.strip() in {"model name", "Model", "Hardware"} and value.strip():
+            return value.strip()
+    return None
+
+
+def loaded_build() -> dict[str, object] | None:
+    """The llama.cpp build this process has loaded: version and CPU features; None if not loaded.
+
+    Benchmark reports record it: the same code answers differently on another build (its
+    kernels round differently) and at another speed.
+    """
+    llama_cpp = sys.modules.get("llama_cpp")
+    if llama_cpp is None:
+        return None
+    info = llama_cpp.llama_print_system_info().decode("utf-8", "replace")
+    return {"version": getattr(llama_cpp, "__version__", None), "features": build_features(info)}
+
+
 def cmake_args(flags: Iterable[str] | None) -> list[str]:
     """llama.cpp's CMake flags for a CPU with ``flags``: each instruction set on or off.
 
