@@ -174,7 +174,7 @@ def locomo(
     """LoCoMo: turn-level evidence recall@5/10/20, answer F1 and (false) abstention per category.
 
     Retrieval covers every question; answers cover 150 of them spread over the split unless
-    --answer-limit says otherwise (about 400 prompt tokens each: 6-8 s on two CPU cores).
+    --answer-limit says otherwise (about 400 prompt tokens each: 4-8 s on two CPU cores).
     --held-out answers others instead, spread over the questions the default sample leaves out;
     --fresh answers questions outside both.
     """

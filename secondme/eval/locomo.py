@@ -68,7 +68,7 @@ DEPTH = 20
 KS = (5, 10, 20)
 #: Questions ``mem eval locomo`` answers by default, spread over the split: the smallest sample
 #: that a claim about answers may rest on (a 60-question sample moved F1 by 0.09 between draws).
-#: At 6-8 s an answer on two CPU cores that is about 20 minutes; all 497 would take an hour.
+#: At 4-8 s an answer on two CPU cores that is 10-20 minutes; all 497 would take up to an hour.
 #: These positions of the full dev split are also the *tuning sample* that ``held_out`` avoids.
 DEFAULT_ANSWERS = 150
 #: Where each answer sample (``answer_sample`` in a report) is spread, for the report's notes.
