@@ -33,6 +33,8 @@ def test_flags_are_read_from_cpuinfo(tmp_path, monkeypatch):
     flags = cpu.cpu_flags(cpuinfo(tmp_path, LAPTOP))
     assert flags is not None and {"avx2", "fma", "bmi2"} <= flags and "avx512f" not in flags
     assert cpu.cpu_flags(tmp_path / "absent") is None
+    assert cpu.cpu_model(cpuinfo(tmp_path, LAPTOP)) == "Some CPU"
+    assert cpu.cpu_model(tmp_path / "absent") is None
     monkeypatch.setattr(cpu.platform, "machine", lambda: "aarch64")
     assert cpu.cpu_flags(cpuinfo(tmp_path, LAPTOP)) is None
 

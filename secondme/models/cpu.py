@@ -64,26 +64,24 @@ def cpu_flags(cpuinfo: Path = CPUINFO) -> frozenset[str] | None:
     """The instruction-set flags of this machine's first x86 CPU; None where that is unknown."""
     if platform.machine().lower() not in {"x86_64", "amd64", "i686", "i386"}:
         return None
-    try:
-        text = cpuinfo.read_text(errors="replace")
-    except OSError:
-        return None
-    for line in text.splitlines():
-        name, _, value = line.partition(":")
-        if name.strip() == "flags":
-            return frozenset(value.split())
-    return None
+    flags = _first_field(cpuinfo, {"flags"})
+    return None if flags is None else frozenset(flags.split())
 
 
 def cpu_model(cpuinfo: Path = CPUINFO) -> str | None:
     """The CPU's model name as /proc/cpuinfo gives it ("Intel(R) Xeon(R) Processor"), or None."""
+    return _first_field(cpuinfo, {"model name", "Model", "Hardware"}) or None
+
+
+def _first_field(cpuinfo: Path, names: set[str]) -> str | None:
+    """The value of the first of ``names`` in a /proc/cpuinfo-style file; None if none is there."""
     try:
         text = cpuinfo.read_text(errors="replace")
     except OSError:
         return None
     for line in text.splitlines():
         name, _, value = line.partition(":")
-        if name.strip() in {"model name", "Model", "Hardware"} and value.strip():
+        if name.strip() in names and value.strip():
             return value.strip()
     return None
 
