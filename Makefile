@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 # llama-cpp-python builds from source, for this machine's CPU: secondme/models/cpu.py turns each
 # instruction set /proc/cpuinfo lists on or off (AVX-512 where the CPU has it; prompts read ~1.5x
 # as fast as with AVX2 on a Xeon that has it). Another architecture gets llama.cpp's portable
-# build. For CUDA: LLAMA_CMAKE_ARGS="-DGGML_CUDA=on"; Metal: "-DGGML_METAL=on".
+# build. For CUDA: LLAMA_CMAKE_ARGS="$(python3 secondme/models/cpu.py) -DGGML_CUDA=on"; Metal:
+# "... -DGGML_METAL=on" (see the README).
 ifeq ($(origin LLAMA_CMAKE_ARGS),undefined)
 LLAMA_CMAKE_ARGS := $(shell $(PYTHON) secondme/models/cpu.py)
 endif
