@@ -70,7 +70,7 @@ def cpu_flags(cpuinfo: Path = CPUINFO) -> frozenset[str] | None:
 
 def cpu_model(cpuinfo: Path = CPUINFO) -> str | None:
     """The CPU's model name as /proc/cpuinfo gives it ("Intel(R) Xeon(R) Processor"), or None."""
-    return _first_field(cpuinfo, {"model name", "Model", "Hardware"}) or None
+    return _first_field(cpuinfo, {"model name", "Model", "Hardware"})
 
 
 def _first_field(cpuinfo: Path, names: set[str]) -> str | None:
@@ -141,8 +141,8 @@ def check_build(cache: Path, python: str = sys.executable) -> None:
     """Raise :class:`~secondme.errors.ModelError` if the installed llama.cpp build cannot run here.
 
     The probe imports llama_cpp in a child process, so an illegal instruction ends the child,
-    not the caller. Its answer is kept in ``cache`` under a key of the build's library files
-    (paths, sizes and times), so each build is probed once.
+    not the caller. Its answer is kept in ``cache`` under a key of the package's path and its
+    library files (names, sizes and times), so each build is probed once.
     """
     from secondme.errors import ModelError
 
@@ -195,14 +195,11 @@ def _build_key() -> str | None:
     if spec is None or spec.origin is None:
         return None
     package = Path(spec.origin).parent
-    parts = []
-    for lib in (
-        sorted(package.rglob("*.so*")) + sorted(package.rglob("*.dylib")) + sorted(package.rglob("*.dll"))
-    ):
-        stat = lib.stat()
-        parts.append(f"{lib}|{stat.st_size}|{stat.st_mtime_ns}")
-    if not parts:
-        parts.append(str(package))
+    parts = [str(package)]
+    for lib in sorted(package.rglob("*")):
+        if lib.suffix in {".so", ".dylib", ".dll"} or ".so." in lib.name:
+            stat = lib.stat()
+            parts.append(f"{lib.name}|{stat.st_size}|{stat.st_mtime_ns}")
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
