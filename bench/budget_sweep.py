@@ -126,7 +126,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 # llama.cpp's own rates before the first answer and after the last one.
                 if number == 1:
                     rates.append(floor(app, picked[0][1].question, today, models.llm))
-                shipped = app.settings.answer.context_tokens
+                shipped = app.settings.answer.context_tokens, app.settings.answer.list_context_tokens
+                # One budget for every question: questions that ask for several things do not
+                # get their larger one (``answer.list_context_tokens``) here.
+                app.settings.answer.list_context_tokens = 0
                 for index, question in picked:
                     for budget in budgets:
                         app.settings.answer.context_tokens = budget
@@ -153,7 +156,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                             }
                         )
                         print(json.dumps(records[-1]), flush=True)
-                app.settings.answer.context_tokens = shipped
+                app.settings.answer.context_tokens, app.settings.answer.list_context_tokens = shipped
                 if number == len(plan):
                     rates.append(floor(app, picked[0][1].question, today, models.llm))
     load["end"] = load_average()

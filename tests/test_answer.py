@@ -545,6 +545,63 @@ def test_compact_evidence_spends_no_more_than_its_budget():
         assert excerpts and spent <= budget
 
 
+@pytest.mark.parametrize(
+    ("question", "is_list"),
+    [
+        ("What books has Melanie read?", True),
+        ("Which cities has Jon visited?", True),
+        ("What kind of activities did Maria do at the picnic?", True),
+        ("What are the names of John's children?", True),
+        ("Did we eat at all the restaurants on the list?", True),
+        ("How many times have I met up with Alex?", True),
+        ("How many Korean restaurants have I tried in my city?", True),
+        # One thing, or a span of time: the usual budget.
+        ("What does Melanie do to destress?", False),
+        ("What is the name of Pedro's kitten?", False),
+        ("How many weeks passed between the two trips?", False),
+        ("How many days ago did I buy the bike?", False),
+        ("When did I last see Ana?", False),
+        ("Where is the Thursday class?", False),
+    ],
+)
+def test_a_question_that_asks_for_several_things_gets_the_larger_budget(question, is_list):
+    from secondme.answer.evidence import budget_for, gathers
+
+    assert gathers(question) is is_list
+    assert budget_for(question, 350, 600) == (600 if is_list else 350)
+    assert budget_for(question, 350, 0) == 350  # 0: no larger budget
+    assert budget_for(question, 800, 600) == 800  # never smaller than the usual one
+
+
+def test_a_list_question_quotes_more_of_the_memories_that_hold_its_items():
+    titles = ["Dune", "Emma", "Ulysses", "Beloved", "Middlemarch", "Rebecca", "Persuasion", "Kindred"]
+    app = Secondme()
+    for n, title in enumerate(titles):
+        app.add(
+            NewMemory(
+                f"Finished reading the book {title} on the long train ride home from the coast, and "
+                f"wrote three pages of notes about its characters, its ending and the places it "
+                f"describes so that the book club can talk it over on evening {n}.",
+                type=MemoryType.EPISODIC,
+                occurred_at=f"2025-0{n + 1}-10T20:00:00",
+            )
+        )
+
+    def quoted(question: str) -> set[str]:
+        user = prepare(app, question).messages[-1]["content"]
+        return {title for title in titles if title in user}
+
+    as_list = quoted("What books have I read?")
+    app.settings.answer.list_context_tokens = 0
+    one_budget = quoted("What books have I read?")
+    assert len(as_list) == len(titles) > len(one_budget) >= 1
+    # A question for one thing keeps the usual budget.
+    one_thing = quoted("Which book did I read on the train?")
+    app.settings.answer.list_context_tokens = 600
+    assert quoted("Which book did I read on the train?") == one_thing
+    assert len(one_thing) == len(one_budget)
+
+
 def test_search_takes_its_collaborators_and_does_not_import_the_core():
     import subprocess
     import sys

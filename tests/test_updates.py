@@ -30,6 +30,8 @@ TODAY = datetime(2025, 12, 1)
         ("What is the total number of views on my videos?", False),
         ("How much more does my car use now compared to last year?", False),
         ("What are all the books I read?", False),
+        ("What books have I read?", False),
+        ("Which cities have I visited?", False),
         # A span since something began: the older statements tell when it began.
         ("How long have I had my car?", False),
         ("How long has Caroline had her current group of friends for?", False),

@@ -60,10 +60,44 @@ SIMILARITY_FLOOR = 0.2
 #: LongMemEval 0.828, ``bench/evidence_select.py``).
 RELATIVE_FLOOR = 0.3
 
+#: A question that asks for several things: a plural thing after "what"/"which" and before its
+#: verb ("What books has Melanie read?", "Which cities has Jon visited?", "What kind of
+#: activities did they do?"), "all the" or "what are the" ("What are the names of John's
+#: children?").
+SEVERAL_THINGS = re.compile(
+    r"\b(?:what|which)\s+(?:(?:kinds?|types?|sorts?)\s+of\s+)?(?:\w+\s+)?\w+[^s'\W]s"
+    r"\s+(?:has|have|does|do|did|are|were)\b"
+    r"|\ball the\b|\bwhat are the\b",
+    re.IGNORECASE,
+)
+#: A question that counts things, not a span of time ("How many times ...?", "How many Korean
+#: restaurants have I tried?", not "How many weeks ...?").
+COUNT_OF_THINGS = re.compile(
+    r"\bhow many\b(?!\s+(?:seconds|minutes|hours|days|nights|weeks|months|years)\b)", re.IGNORECASE
+)
+
 #: Cosine similarities of texts to the question (the embedder's, where one is loaded).
 Similarity = Callable[[list[str]], Sequence[float]]
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
+
+
+def asks_for_several(question: str) -> bool:
+    """True when ``question`` asks for several things (:data:`SEVERAL_THINGS`)."""
+    return bool(SEVERAL_THINGS.search(question))
+
+
+def gathers(question: str) -> bool:
+    """True when the answer to ``question`` is spread over several memories: it asks for several
+    things or counts them (:data:`COUNT_OF_THINGS`)."""
+    return asks_for_several(question) or bool(COUNT_OF_THINGS.search(question))
+
+
+def budget_for(question: str, context_tokens: int, list_context_tokens: int) -> int:
+    """The evidence budget for ``question``: ``context_tokens``, or for a question whose answer
+    is spread over several memories (:func:`gathers`) the larger of it and
+    ``list_context_tokens`` (0: no larger budget)."""
+    return max(context_tokens, list_context_tokens) if gathers(question) else context_tokens
 
 
 def estimate_tokens(text: str) -> int:

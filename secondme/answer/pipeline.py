@@ -28,7 +28,7 @@ from secondme.answer.citations import (
 )
 from secondme.answer.confidence import least_sure
 from secondme.answer.details import check_excerpts
-from secondme.answer.evidence import Excerpt, select_evidence
+from secondme.answer.evidence import Excerpt, budget_for, select_evidence
 from secondme.answer.prompt import build_prompt, system_message
 from secondme.answer.restated import RestatedStream, drop_restated
 from secondme.answer.updates import drop_superseded
@@ -233,7 +233,10 @@ def prepare(
     semantic = search_mode != "keyword" and hits and declined is None
     similarity = _similarity_to(app, question) if semantic else None
     owner = owner_names(settings.search.owner_names)
-    excerpts = select_evidence(question, hits, settings.answer.context_tokens, similarity, owner)
+    # A question that asks for several things ("What books has Ana read?") finds them spread
+    # over several memories: it gets the larger budget.
+    budget = budget_for(question, settings.answer.context_tokens, settings.answer.list_context_tokens)
+    excerpts = select_evidence(question, hits, budget, similarity, owner)
     # "What is my rent?": only the newest of the memories that state it reaches the model.
     excerpts, superseded = drop_superseded(question, when, excerpts, app.embed if semantic else None)
     if declined is None and settings.answer.check_details:

@@ -11,8 +11,9 @@ an earlier sitting are *superseded* and stay out of the prompt (``mem ask --json
 It applies to a question that asks for the newest (:attr:`QuestionTime.order` ``"latest"``)
 about one thing: in the first person or with "currently"/"now", opening with a question word,
 and not asking for a total, a comparison or a list across memories ("total", "compared to",
-"both", "all the").  Third-person questions about a chat's participants in the present tense
-("What do Melanie's kids like?") are mostly lists gathered across sessions and are left alone.
+"both", "all the", "What books have I read?").  Third-person questions about a chat's
+participants in the present tense ("What do Melanie's kids like?") are mostly lists gathered
+across sessions and are left alone.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from secondme.answer.evidence import Excerpt
+from secondme.answer.evidence import Excerpt, asks_for_several
 from secondme.answer.prompt import in_time_order
 from secondme.owner import about_the_owner
 from secondme.retrieve import memory_moment
@@ -69,6 +70,8 @@ def asks_current_value(question: str, when: QuestionTime | None) -> bool:
         return False
     if not _QUESTION_WORD.match(question) or _GATHERS.search(question) or _HOW_LONG_SINCE.match(question):
         return False
+    if asks_for_several(question):
+        return False  # "What books have I read?": every one, not the newest
     return about_the_owner(question) or bool(_NOW.search(question))
 
 
