@@ -117,7 +117,7 @@ def test_a_build_for_instructions_this_cpu_lacks_is_refused(tmp_path, monkeypatc
     )
     monkeypatch.setenv("PYTHONPATH", str(root))
     monkeypatch.setattr(cpu, "cpu_flags", lambda: frozenset(LAPTOP.split()))
-    monkeypatch.setattr(cpu, "_build_key", lambda: "fake-avx512")
+    monkeypatch.setattr(cpu, "build_key", lambda: "fake-avx512")
     with pytest.raises(
         ModelError, match=r"built for AVX512, AMX_INT8, which this CPU does not have.*make setup"
     ):

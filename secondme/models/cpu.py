@@ -149,7 +149,7 @@ def check_build(cache: Path, python: str = sys.executable) -> None:
     flags = cpu_flags()
     if flags is None:
         return
-    key = _build_key()
+    key = build_key()
     if key is None:
         return  # llama_cpp is not installed: loading the model says so
     record = cache / f"llama-build-{key}.json"
@@ -187,7 +187,7 @@ def check_build(cache: Path, python: str = sys.executable) -> None:
         )
 
 
-def _build_key() -> str | None:
+def build_key() -> str | None:
     """A key that changes whenever llama_cpp's compiled libraries do; None when not installed."""
     from importlib.util import find_spec
 

@@ -33,7 +33,7 @@ class LlamaCppLLM:
     """A GGUF model run by llama.cpp on the CPU, or on the GPU with ``n_gpu_layers``."""
 
     def __init__(self, path: Path, name: str, settings: LLMSettings) -> None:
-        from secondme.models.cpu import check_build
+        from secondme.models.cpu import build_key, check_build
 
         check_build(paths.cache_dir())
         try:
@@ -62,6 +62,13 @@ class LlamaCppLLM:
                 f"cannot load model {path}: {exc}",
                 hint="check that it is a complete GGUF file (llm.model_path)",
             ) from None
+        # What a saved prompt state depends on besides its tokens: the model file, the llama.cpp
+        # build (another build's kernels round differently, so its state would answer otherwise
+        # than a state computed here) and the context.
+        stat = path.stat()
+        self.state_identity = (
+            f"{path}|{stat.st_size}|{stat.st_mtime_ns}|{build_key()}|{settings.n_ctx}|{settings.n_gpu_layers}"
+        )
 
     #: :meth:`chat` can report each generated token's log-probability (``logprobs``).
     scores_tokens = True
@@ -110,12 +117,14 @@ class LlamaCppLLM:
         """Load (or compute and save) the KV state of a fixed prompt prefix.
 
         The system prompt and core memories are the same for every question, so their state is
-        kept in the cache dir and later prompts only evaluate what comes after them.
+        kept in the cache dir and later prompts only evaluate what comes after them.  A state is
+        reused only by the same model file and llama.cpp build (:attr:`state_identity`): one
+        computed by another build would answer some questions in other words.
         """
         tokens = self._prefix_tokens(messages)
         if len(tokens) < 16:
             return
-        key = hashlib.sha256(f"{self.path}|{self.settings.n_ctx}|{tokens}".encode()).hexdigest()[:24]
+        key = hashlib.sha256(f"{self.state_identity}|{tokens}".encode()).hexdigest()[:24]
         cache = paths.cache_dir() / "prompt-states"
         cache.mkdir(parents=True, exist_ok=True)
         file = cache / f"{key}.state"
