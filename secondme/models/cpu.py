@@ -137,21 +137,20 @@ _PROBE = "import llama_cpp; print(llama_cpp.llama_print_system_info().decode('ut
 REBUILD_HINT = "rebuild llama-cpp-python on this machine: make setup (it picks this CPU's instructions)"
 
 
-def check_build(cache: Path, python: str = sys.executable) -> None:
+def check_build(cache: Path, python: str = sys.executable) -> str | None:
     """Raise :class:`~secondme.errors.ModelError` if the installed llama.cpp build cannot run here.
 
     The probe imports llama_cpp in a child process, so an illegal instruction ends the child,
     not the caller. Its answer is kept in ``cache`` under a key of the package's path and its
-    library files (names, sizes and times), so each build is probed once.
+    library files (names, sizes and times), so each build is probed once.  Returns that key
+    (:func:`build_key`), which the caller can use to key its own records of this build.
     """
     from secondme.errors import ModelError
 
-    flags = cpu_flags()
-    if flags is None:
-        return
     key = build_key()
-    if key is None:
-        return  # llama_cpp is not installed: loading the model says so
+    flags = cpu_flags()
+    if flags is None or key is None:
+        return key  # not x86, or llama_cpp is not installed: loading the model says so
     record = cache / f"llama-build-{key}.json"
     try:
         features = json.loads(record.read_text())["features"]
@@ -163,7 +162,7 @@ def check_build(cache: Path, python: str = sys.executable) -> None:
                 [python, "-c", _PROBE], capture_output=True, text=True, timeout=120, check=False
             )
         except subprocess.TimeoutExpired:
-            return  # a machine this slow is better served by trying to load the model
+            return key  # a machine this slow is better served by trying to load the model
         if probe.returncode == -signal.SIGILL:
             raise ModelError(
                 "the installed llama-cpp-python uses instructions this CPU does not have "
@@ -171,7 +170,7 @@ def check_build(cache: Path, python: str = sys.executable) -> None:
                 hint=REBUILD_HINT,
             )
         if probe.returncode != 0:
-            return  # loading the model reports the failure in its own words
+            return key  # loading the model reports the failure in its own words
         features = build_features(probe.stdout)
         with contextlib.suppress(OSError):  # unrecorded, it is probed again next time
             cache.mkdir(parents=True, exist_ok=True)
@@ -185,6 +184,7 @@ def check_build(cache: Path, python: str = sys.executable) -> None:
             "which this CPU does not have",
             hint=REBUILD_HINT,
         )
+    return key
 
 
 def build_key() -> str | None:

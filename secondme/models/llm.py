@@ -33,9 +33,9 @@ class LlamaCppLLM:
     """A GGUF model run by llama.cpp on the CPU, or on the GPU with ``n_gpu_layers``."""
 
     def __init__(self, path: Path, name: str, settings: LLMSettings) -> None:
-        from secondme.models.cpu import build_key, check_build
+        from secondme.models.cpu import check_build
 
-        check_build(paths.cache_dir())
+        build = check_build(paths.cache_dir())
         try:
             from llama_cpp import Llama
         except ImportError as exc:
@@ -67,7 +67,7 @@ class LlamaCppLLM:
         # than a state computed here) and the context.
         stat = path.stat()
         self.state_identity = (
-            f"{path}|{stat.st_size}|{stat.st_mtime_ns}|{build_key()}|{settings.n_ctx}|{settings.n_gpu_layers}"
+            f"{path}|{stat.st_size}|{stat.st_mtime_ns}|{build}|{settings.n_ctx}|{settings.n_gpu_layers}"
         )
 
     #: :meth:`chat` can report each generated token's log-probability (``logprobs``).
