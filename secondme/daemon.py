@@ -85,7 +85,6 @@ class Engine:
         self._embedder: Any = None
         self._embedder_lock = threading.Lock()
         self._llm: Any = None
-        self._primed_for: list[dict[str, str]] | None = None
         # One worker: answers are generated one at a time, first come first served.
         self.generator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="secondme-generate")
         self.last_answer = time.monotonic()
@@ -149,7 +148,6 @@ class Engine:
 
             started = time.perf_counter()
             self._llm = load_llm(self.settings.llm)
-            self._primed_for = None
             log.info(
                 "answer model %s loaded in %.2f s",
                 getattr(self._llm, "name", "?"),
@@ -167,7 +165,6 @@ class Engine:
         limit = self.settings.daemon.idle_unload_s
         if self._llm is not None and limit > 0 and time.monotonic() - self.last_answer >= limit:
             self._llm = None
-            self._primed_for = None
             import gc
 
             gc.collect()
@@ -196,10 +193,10 @@ class Engine:
             if not prepared.needs_model:
                 return generate(core, prepared, None, token)
             llm = self._load_llm()
-            prime = self.settings.llm.cache_prompt_prefix and self._primed_for != prepared.system
-            answer = generate(core, prepared, llm, token, prime=prime)
-            if prime:
-                self._primed_for = prepared.system
+            # Primed before every question, as `mem ask` in-process and `mem eval` do, so that an
+            # answer does not depend on the question asked before it (the model keeps the
+            # prefix: priming again only cuts the context back to it).
+            answer = generate(core, prepared, llm, token, prime=self.settings.llm.cache_prompt_prefix)
             from secondme.plugins import manager
 
             manager().hook.answer_given(question=answer.question, answer=answer)

@@ -115,6 +115,9 @@ def test_commands_give_the_same_json_with_and_without_the_daemon(daemon, configu
     asked_after = mem_json("ask", "Where is the spare key?")
     assert asked_after["model"] == "smollm2-135m"
     assert comparable(asked_after) == comparable(asked_before)
+    # An answer does not depend on what the daemon was asked before it.
+    mem_json("ask", "Who is my dentist?")
+    assert comparable(mem_json("ask", "Where is the spare key?")) == comparable(asked_before)
     # Writes through the daemon land in the same database the in-process commands read.
     added = mem_json("add", "Pedro's birthday is in June")
     assert added == {"id": 5, "type": added["type"], "created": True, "ids": [5]}
@@ -568,3 +571,41 @@ def test_mcp_tools_answer_the_same_through_the_daemon(daemon, configured, monkey
     through = results(build_server(core_factory=DaemonClient.connect, allow_writes=False))
     assert through == local
     assert [m["text"] for m in through[0]["memories"]][:1] == ["My dentist is Dr. Ana Costa"]
+
+
+class PrimeRecorder:
+    """Stands for the answer model: notes when it is primed and when it is asked."""
+
+    name = "recorder"
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def prime(self, messages: list[dict[str, str]]) -> None:
+        self.calls.append("prime")
+
+    def chat(self, messages: list[dict[str, str]], max_tokens: int = 0):
+        self.calls.append("chat")
+        yield "Under the blue flower pot [1]."
+
+
+def test_the_daemon_primes_the_model_before_every_question(home):
+    """Each question starts from the saved prefix, as in-process (the real model's side of this
+    is `test_priming_again_starts_each_question_from_the_prefix_whatever_was_asked_before`)."""
+    import threading
+
+    from secondme.answer import prepare
+    from secondme.daemon import Engine
+    from secondme.memory import NewMemory
+
+    engine = Engine()
+    try:
+        core = engine.core()
+        core.add(NewMemory("The spare house key is under the blue flower pot"))
+        recorder = PrimeRecorder()
+        engine._llm = recorder
+        for question in ("Where is the spare key?", "Where is the flower pot?", "Where is the spare key?"):
+            engine.generate(prepare(core, question), lambda piece: None, threading.Event())
+        assert recorder.calls == ["prime", "chat"] * 3
+    finally:
+        engine.close()

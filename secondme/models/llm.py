@@ -66,6 +66,8 @@ class LlamaCppLLM:
         # build (another build's kernels round differently, so its state would answer otherwise
         # than a state computed here) and the context.
         stat = path.stat()
+        #: The key of the prefix state this process last loaded or computed.
+        self._primed: str | None = None
         self.state_identity = (
             f"{path}|{stat.st_size}|{stat.st_mtime_ns}|{build}|{settings.n_ctx}|{settings.n_gpu_layers}"
         )
@@ -119,24 +121,40 @@ class LlamaCppLLM:
         The system prompt and core memories are the same for every question, so their state is
         kept in the cache dir and later prompts only evaluate what comes after them.  A state is
         reused only by the same model file and llama.cpp build (:attr:`state_identity`): one
-        computed by another build would answer some questions in other words.
+        computed by another build would answer some questions in other words.  Call it before
+        every prompt: once the prefix is loaded, a later call only cuts the context back to it.
         """
         tokens = self._prefix_tokens(messages)
         if len(tokens) < 16:
             return
         key = hashlib.sha256(f"{self.state_identity}|{tokens}".encode()).hexdigest()[:24]
+        if self._primed == key and self._holds(tokens):
+            # The prefix is still in the context, untouched by the questions evaluated after it:
+            # cut back to it.  A question then starts from the state it would start from after
+            # a load, whatever was asked before it (llama-cpp-python would otherwise reuse the
+            # previous prompt's matching tokens past the prefix, evaluated in other batches, and
+            # answer some questions in other words).
+            self.llama.n_tokens = len(tokens)
+            return
         cache = paths.cache_dir() / "prompt-states"
         cache.mkdir(parents=True, exist_ok=True)
         file = cache / f"{key}.state"
+        self._primed = None
         if file.exists() and self._load_state(file, tokens):
+            self._primed = key
             return
         self.llama.reset()
         self.llama.eval(tokens)
         self._save_state(file, tokens)
+        self._primed = key
         # Keep the cache small: the newest few prefixes only.
         states = sorted(cache.glob("*.state"), key=lambda p: p.stat().st_mtime, reverse=True)
         for old in states[8:]:
             old.unlink(missing_ok=True)
+
+    def _holds(self, tokens: list[int]) -> bool:
+        n = len(tokens)
+        return bool(self.llama.n_tokens >= n and self.llama.input_ids[:n].tolist() == tokens)
 
     def _save_state(self, file: Path, tokens: list[int]) -> None:
         # Only the KV cache and the token ids: llama-cpp-python's own save_state() also copies a
