@@ -362,16 +362,17 @@ class DaemonClient:
         mode: str = "hybrid",
         today: datetime | None = None,
         llm: Any = None,
+        thorough: bool = False,
     ) -> Answer:
         """Answer a question: ``on_hits`` gets the memories found, ``on_token`` the answer's pieces.
 
         ``llm`` is accepted for the core's signature and ignored: the daemon's model answers.
         """
         try:
-            return self._ask(question, k, on_token, on_hits, mode, today)
+            return self._ask(question, k, on_token, on_hits, mode, today, thorough)
         except DaemonLost:
             return self._retry("an answer").ask(
-                question, k, on_token=on_token, on_hits=on_hits, mode=mode, today=today
+                question, k, on_token=on_token, on_hits=on_hits, mode=mode, today=today, thorough=thorough
             )
 
     def _ask(
@@ -382,12 +383,14 @@ class DaemonClient:
         on_hits: Callable[[builtins.list[Hit]], None] | None,
         search_mode: str,
         today: datetime | None,
+        thorough: bool,
     ) -> Answer:
         body = {
             "question": question,
             "k": k,
             "mode": search_mode,
             "today": today.isoformat() if today else None,
+            "thorough": thorough,
         }
         response = self._send("POST", "/v1/ask", body)
         if response.status != 200:

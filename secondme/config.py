@@ -65,6 +65,7 @@ class AnswerSettings:
     max_memory_chars: int = 500
     context_tokens: int = 350
     list_context_tokens: int = 600
+    thorough_context_tokens: int = 600
     min_score: float = 0.0
     check_attribution: bool = True
     check_details: bool = True

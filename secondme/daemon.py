@@ -535,8 +535,11 @@ def make_app(engine: Engine, on_stop: Callable[[], None]) -> Any:
         def retrieve() -> Prepared:
             today = body.get("today")
             question, k, mode = body["question"], body.get("k"), body.get("mode", "hybrid")
+            thorough = body.get("thorough", False)
             if not isinstance(question, str) or not (k is None or isinstance(k, int)):
                 raise TypeError("question must be a string and k a whole number")
+            if not isinstance(thorough, bool):
+                raise TypeError("thorough must be true or false")
             if mode not in ("hybrid", "keyword", "vector"):
                 raise ValueError(f"unknown search mode {mode!r}")
             return prepare(
@@ -545,6 +548,7 @@ def make_app(engine: Engine, on_stop: Callable[[], None]) -> Any:
                 k=k,
                 search_mode=mode,
                 today=datetime.fromisoformat(today) if today else None,
+                thorough=thorough,
             )
 
         try:

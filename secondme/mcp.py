@@ -139,6 +139,9 @@ def build_server(core_factory: Callable[[], Any] = _open_core, allow_writes: boo
         question: Annotated[str, Field(description="A question about the user's life, notes or chats.")],
         ctx: Context,
         k: Annotated[int | None, Field(ge=1, le=50, description="How many memories to read.")] = None,
+        thorough: Annotated[
+            bool, Field(description="Read more of the memories: a slower answer, right more often.")
+        ] = False,
     ) -> dict[str, Any]:
         """Answer a question from the user's memories, citing the memory ids it rests on.
 
@@ -156,7 +159,7 @@ def build_server(core_factory: Callable[[], Any] = _open_core, allow_writes: boo
             anyio.from_thread.run(ctx.report_progress, float(len(pieces)), None, "".join(pieces))
 
         def answer() -> tuple[Any, dict[int, Any]]:
-            result = core().ask(question, k=k, on_token=on_token)
+            result = core().ask(question, k=k, on_token=on_token, thorough=thorough)
             shown = {h.memory.id: h.memory for h in result.hits}
             shown.update({m.id: m for m in core().core()})
             return result, shown

@@ -585,6 +585,7 @@ class Secondme:
         mode: str = "hybrid",
         today: datetime | None = None,
         on_hits: Callable[[builtins.list[Hit]], None] | None = None,
+        thorough: bool = False,
     ) -> Answer:
         """Answer ``question`` from memories with citations (see :mod:`secondme.answer`).
 
@@ -594,7 +595,15 @@ class Secondme:
         from secondme.plugins import manager
 
         result = ask(
-            self, question, k=k, on_token=on_token, llm=llm, search_mode=mode, today=today, on_hits=on_hits
+            self,
+            question,
+            k=k,
+            on_token=on_token,
+            llm=llm,
+            search_mode=mode,
+            today=today,
+            on_hits=on_hits,
+            thorough=thorough,
         )
         manager().hook.answer_given(question=result.question, answer=result)
         return result

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from secondme.service import DoctorReport
 
 #: Bumped whenever a request or a response changes shape; client and daemon must agree.
-PROTOCOL = 1
+PROTOCOL = 2
 #: The header every request and response carries.
 PROTOCOL_HEADER = "X-Secondme-Protocol"
 

@@ -573,19 +573,28 @@ def test_a_question_that_asks_for_several_things_gets_the_larger_budget(question
     assert budget_for(question, 800, 600) == 800  # never smaller than the usual one
 
 
-def test_a_list_question_quotes_more_of_the_memories_that_hold_its_items():
-    titles = ["Dune", "Emma", "Ulysses", "Beloved", "Middlemarch", "Rebecca", "Persuasion", "Kindred"]
-    app = Secondme()
-    for n, title in enumerate(titles):
-        app.add(
-            NewMemory(
-                f"Finished reading the book {title} on the long train ride home from the coast, and "
-                f"wrote three pages of notes about its characters, its ending and the places it "
-                f"describes so that the book club can talk it over on evening {n}.",
-                type=MemoryType.EPISODIC,
-                occurred_at=f"2025-0{n + 1}-10T20:00:00",
-            )
+BOOKS = ["Dune", "Emma", "Ulysses", "Beloved", "Middlemarch", "Rebecca", "Persuasion", "Kindred"]
+
+
+def book_notes() -> list[NewMemory]:
+    """Eight long notes, one book each: more than the usual evidence budget holds."""
+    return [
+        NewMemory(
+            f"Finished reading the book {title} on the long train ride home from the coast, and "
+            f"wrote three pages of notes about its characters, its ending and the places it "
+            f"describes so that the book club can talk it over on evening {n}.",
+            type=MemoryType.EPISODIC,
+            occurred_at=f"2025-0{n + 1}-10T20:00:00",
         )
+        for n, title in enumerate(BOOKS)
+    ]
+
+
+def test_a_list_question_quotes_more_of_the_memories_that_hold_its_items():
+    titles = BOOKS
+    app = Secondme()
+    for note in book_notes():
+        app.add(note)
 
     def quoted(question: str) -> set[str]:
         user = prepare(app, question).messages[-1]["content"]
@@ -600,6 +609,23 @@ def test_a_list_question_quotes_more_of_the_memories_that_hold_its_items():
     app.settings.answer.list_context_tokens = 600
     assert quoted("Which book did I read on the train?") == one_thing
     assert len(one_thing) == len(one_budget)
+
+
+def test_a_thorough_question_quotes_more_of_the_memories():
+    app = Secondme()
+    for note in book_notes():
+        app.add(note)
+    question = "Which book did I read on the train?"
+
+    def quoted(thorough: bool) -> set[str]:
+        user = prepare(app, question, thorough=thorough).messages[-1]["content"]
+        return {title for title in BOOKS if title in user}
+
+    usual = quoted(False)
+    assert len(quoted(True)) == len(BOOKS) > len(usual) >= 1
+    # Never less than the usual budget.
+    app.settings.answer.thorough_context_tokens = 100
+    assert quoted(True) == usual
 
 
 def test_search_takes_its_collaborators_and_does_not_import_the_core():

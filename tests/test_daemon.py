@@ -609,3 +609,26 @@ def test_the_daemon_primes_the_model_before_every_question(home):
         assert recorder.calls == ["prime", "chat"] * 3
     finally:
         engine.close()
+
+
+def test_a_thorough_answer_reads_more_of_the_memories_with_or_without_the_daemon(daemon, configured):
+    for n, title in enumerate(["Dune", "Emma", "Ulysses", "Beloved", "Middlemarch", "Rebecca", "Persuasion"]):
+        without_daemon(
+            "add",
+            f"Finished reading the book {title} on the long train ride home from the coast, and wrote "
+            f"three pages of notes about its characters, its ending and the places it describes so "
+            f"that the book club can talk it over on evening {n}.",
+            "--at",
+            f"2025-0{n + 1}-10",
+        )
+    question = "Which book did I read on the train?"
+    usual = without_daemon("ask", question)
+    thorough = without_daemon("ask", "--thorough", question)
+
+    def quoted(answer: dict) -> int:
+        return sum(len(e["text"]) for e in answer["evidence"])
+
+    assert quoted(thorough) > quoted(usual) > 0
+    daemon.start()
+    assert comparable(mem_json("ask", "--thorough", question)) == comparable(thorough)
+    assert comparable(mem_json("ask", question)) == comparable(usual)

@@ -77,6 +77,8 @@ def test_lists_tools_searches_and_keeps_the_vault_out():
         tools = {t.name: t for t in (await client.list_tools()).tools}
         assert set(tools) == TOOLS
         assert tools["search_memories"].annotations.read_only_hint is True
+        # `mem ask --thorough` for clients: more evidence, a slower answer.
+        assert tools["ask"].input_schema["properties"]["thorough"]["type"] == "boolean"
         found = await client.call_tool("search_memories", {"query": "dentist"})
         assert not found.is_error
         hits = [m["id"] for m in found.structured_content["memories"]]

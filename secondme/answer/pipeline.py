@@ -205,11 +205,14 @@ def prepare(
     k: int | None = None,
     search_mode: str = "hybrid",
     today: datetime | None = None,
+    thorough: bool = False,
 ) -> Prepared:
     """Retrieve the memories for ``question``, choose the evidence and build the prompt.
 
     No model is touched.  ``today`` is the moment the question is asked (default: now); "last
     week" and "in May" in the question, and "Today is ..." in the prompt, are relative to it.
+    ``thorough`` quotes up to ``answer.thorough_context_tokens`` of evidence instead of
+    ``answer.context_tokens``: a slower answer that is right more often.
     """
     from secondme.errors import InputError
 
@@ -235,7 +238,10 @@ def prepare(
     owner = owner_names(settings.search.owner_names)
     # A question that asks for several things ("What books has Ana read?") finds them spread
     # over several memories: it gets the larger budget.
-    budget = budget_for(question, settings.answer.context_tokens, settings.answer.list_context_tokens)
+    context = settings.answer.context_tokens
+    if thorough:
+        context = max(context, settings.answer.thorough_context_tokens)
+    budget = budget_for(question, context, settings.answer.list_context_tokens)
     excerpts = select_evidence(question, hits, budget, similarity, owner)
     # "What is my rent?": only the newest of the memories that state it reaches the model.
     excerpts, superseded = drop_superseded(question, when, excerpts, app.embed if semantic else None)
@@ -288,11 +294,13 @@ def ask(
     search_mode: str = "hybrid",
     today: datetime | None = None,
     on_hits: Callable[[list[Hit]], None] | None = None,
+    thorough: bool = False,
 ) -> Answer:
     """Answer ``question`` from memories, streaming tokens to ``on_token``.
 
     ``on_hits`` gets the retrieved memories before the model is asked.  The model is loaded
-    only when there is something to answer from.  ``today``: see :func:`prepare`.
+    only when there is something to answer from.  ``today`` and ``thorough``: see
+    :func:`prepare`.
     """
     settings = app.settings
     prime = settings.llm.cache_prompt_prefix
@@ -307,7 +315,7 @@ def ask(
         loader = _Loader(settings.llm)
         loader.start()
     try:
-        prepared = prepare(app, question, k=k, search_mode=search_mode, today=today)
+        prepared = prepare(app, question, k=k, search_mode=search_mode, today=today, thorough=thorough)
     except BaseException:
         if loader is not None:
             loader.join()

@@ -75,6 +75,13 @@ def ask(
             "--now", help="Ask as if it were this moment (e.g. 2023-05-08): 'last week' counts from it."
         ),
     ] = None,
+    thorough: Annotated[
+        bool,
+        typer.Option(
+            "--thorough",
+            help="Read more of the memories (answer.thorough_context_tokens): slower, right more often.",
+        ),
+    ] = False,
     json_: JsonOpt = False,
 ) -> None:
     """Answer a question from your memories, citing them; says "I don't know" when they don't tell."""
@@ -110,6 +117,7 @@ def ask(
         on_hits=found if live else None,
         mode=_check_mode(mode),
         today=today,
+        thorough=thorough,
     )
     shown = {h.memory.id: h.memory for h in result.hits}
     labels = related_labels(
