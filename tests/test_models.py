@@ -178,3 +178,10 @@ def test_priming_again_starts_each_question_from_the_prefix_whatever_was_asked_b
     # Word for word and to the last bit of every token's probability.
     assert answer(door) == first
     assert list((tmp_path / "prompt-states").glob("*.state")) == []
+    # A prompt asked without priming may part from the prefix inside it and evaluate those
+    # tokens again: the next prime no longer trusts the context and loads the prefix afresh.
+    other = [{"role": "system", "content": "You answer questions about recipes. " * 6}, door[1]]
+    "".join(tiny_llm.chat(other, max_tokens=4))
+    "".join(tiny_llm.chat(door, max_tokens=4))  # the prefix's tokens are back, evaluated anew
+    assert answer(door) == first
+    assert len(list((tmp_path / "prompt-states").glob("*.state"))) == 1

@@ -66,8 +66,9 @@ class LlamaCppLLM:
         # build (another build's kernels round differently, so its state would answer otherwise
         # than a state computed here) and the context.
         stat = path.stat()
-        #: The key of the prefix state this process last loaded or computed.
-        self._primed: str | None = None
+        #: The key and length of the prefix state this process last loaded or computed, while the
+        #: context still starts with it as loaded.
+        self._primed: tuple[str, int] | None = None
         self.state_identity = (
             f"{path}|{stat.st_size}|{stat.st_mtime_ns}|{build}|{settings.n_ctx}|{settings.n_gpu_layers}"
         )
@@ -88,6 +89,11 @@ class LlamaCppLLM:
         probability the model gave it), read from the logits as they are sampled: no second
         pass and no ``logits_all``.
         """
+        if self._primed is not None and self.llama.n_tokens != self._primed[1]:
+            # Not asked right after `prime`: this prompt may part from the prefix inside it and
+            # evaluate its tokens again in other batches, so the context no longer holds the
+            # prefix as loaded.  The next `prime` loads it again.
+            self._primed = None
         scorer = _TokenScorer(greedy=self.settings.temperature == 0) if logprobs is not None else None
         processors = None
         if scorer is not None:
@@ -128,7 +134,7 @@ class LlamaCppLLM:
         if len(tokens) < 16:
             return
         key = hashlib.sha256(f"{self.state_identity}|{tokens}".encode()).hexdigest()[:24]
-        if self._primed == key and self._holds(tokens):
+        if self._primed == (key, len(tokens)) and self._holds(tokens):
             # The prefix is still in the context, untouched by the questions evaluated after it:
             # cut back to it.  A question then starts from the state it would start from after
             # a load, whatever was asked before it (llama-cpp-python would otherwise reuse the
@@ -141,12 +147,12 @@ class LlamaCppLLM:
         file = cache / f"{key}.state"
         self._primed = None
         if file.exists() and self._load_state(file, tokens):
-            self._primed = key
+            self._primed = (key, len(tokens))
             return
         self.llama.reset()
         self.llama.eval(tokens)
         self._save_state(file, tokens)
-        self._primed = key
+        self._primed = (key, len(tokens))
         # Keep the cache small: the newest few prefixes only.
         states = sorted(cache.glob("*.state"), key=lambda p: p.stat().st_mtime, reverse=True)
         for old in states[8:]:
