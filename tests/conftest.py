@@ -65,6 +65,30 @@ def chat_window(text: str, speakers: list[str], when: str = "2024-03-09T18:02:00
     )
 
 
+#: Eight book titles, one long note each (:func:`book_notes`): more than the usual evidence
+#: budget holds, so a larger budget quotes more of them.
+BOOKS = ["Dune", "Emma", "Ulysses", "Beloved", "Middlemarch", "Rebecca", "Persuasion", "Kindred"]
+
+
+def book_note(n: int, title: str) -> str:
+    """The text of the ``n``-th book note."""
+    return (
+        f"Finished reading the book {title} on the long train ride home from the coast, and "
+        f"wrote three pages of notes about its characters, its ending and the places it "
+        f"describes so that the book club can talk it over on evening {n}."
+    )
+
+
+def book_notes():
+    """The eight book notes as episodic memories, a month apart."""
+    from secondme.memory import MemoryType, NewMemory
+
+    return [
+        NewMemory(book_note(n, title), type=MemoryType.EPISODIC, occurred_at=f"2025-0{n + 1}-10T20:00:00")
+        for n, title in enumerate(BOOKS)
+    ]
+
+
 #: Maria's chat about a pup: the memories never name a kitten (the detail check).
 PUP_CHAT = "Maria: We adopted a pup last week, she is called Coco.\nJohn: Aww, congrats!"
 

@@ -20,7 +20,7 @@ from secondme.answer import (
 from secondme.memory import MemoryType, NewMemory
 from secondme.retrieve import Hit
 from secondme.service import Secondme
-from tests.conftest import NoModel, run_mem
+from tests.conftest import BOOKS, NoModel, book_notes, run_mem
 
 
 def test_parse_citations():
@@ -189,6 +189,13 @@ def test_ask_text_output_lists_sources():
     assert result.returncode == 0, result.stderr
     assert "hallway" in result.stdout and "Sources:" in result.stdout and "[1]" in result.stdout
     assert "Retrieved:" in result.stdout and "first_token_s" in result.stdout
+    # An answer flagged unsure points to --thorough, unless it was asked that way.
+    everything_unsure = {"SECONDME_ANSWER_UNSURE_BELOW": "1"}
+    unsure = run_mem("ask", "Where is the wifi router?", env=everything_unsure)
+    assert "(unsure: " in unsure.stdout and "Ask again with --thorough" in unsure.stdout
+    thorough = run_mem("ask", "--thorough", "Where is the wifi router?", env=everything_unsure)
+    assert "(unsure: " in thorough.stdout and "--thorough" not in thorough.stdout
+    assert "Ask again with --thorough" not in result.stdout
 
 
 # -- who said it --------------------------------------------------------------------------------
@@ -571,23 +578,6 @@ def test_a_question_that_asks_for_several_things_gets_the_larger_budget(question
     assert budget_for(question, 350, 600) == (600 if is_list else 350)
     assert budget_for(question, 350, 0) == 350  # 0: no larger budget
     assert budget_for(question, 800, 600) == 800  # never smaller than the usual one
-
-
-BOOKS = ["Dune", "Emma", "Ulysses", "Beloved", "Middlemarch", "Rebecca", "Persuasion", "Kindred"]
-
-
-def book_notes() -> list[NewMemory]:
-    """Eight long notes, one book each: more than the usual evidence budget holds."""
-    return [
-        NewMemory(
-            f"Finished reading the book {title} on the long train ride home from the coast, and "
-            f"wrote three pages of notes about its characters, its ending and the places it "
-            f"describes so that the book club can talk it over on evening {n}.",
-            type=MemoryType.EPISODIC,
-            occurred_at=f"2025-0{n + 1}-10T20:00:00",
-        )
-        for n, title in enumerate(BOOKS)
-    ]
 
 
 def test_a_list_question_quotes_more_of_the_memories_that_hold_its_items():

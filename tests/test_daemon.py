@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_mem
+from tests.conftest import BOOKS, book_note, run_mem
 
 # The tiny model keeps the daemon's model load cheap; answers only need to be plumbing.
 CONFIG = '[llm]\nmodel = "smollm2-135m"\nmax_tokens = 24\n'
@@ -612,15 +612,8 @@ def test_the_daemon_primes_the_model_before_every_question(home):
 
 
 def test_a_thorough_answer_reads_more_of_the_memories_with_or_without_the_daemon(daemon, configured):
-    for n, title in enumerate(["Dune", "Emma", "Ulysses", "Beloved", "Middlemarch", "Rebecca", "Persuasion"]):
-        without_daemon(
-            "add",
-            f"Finished reading the book {title} on the long train ride home from the coast, and wrote "
-            f"three pages of notes about its characters, its ending and the places it describes so "
-            f"that the book club can talk it over on evening {n}.",
-            "--at",
-            f"2025-0{n + 1}-10",
-        )
+    for n, title in enumerate(BOOKS[:7]):
+        without_daemon("add", book_note(n, title), "--at", f"2025-0{n + 1}-10")
     question = "Which book did I read on the train?"
     usual = without_daemon("ask", question)
     thorough = without_daemon("ask", "--thorough", question)

@@ -22,13 +22,13 @@ from textual.widgets import Input, OptionList, Static, TextArea  # noqa: E402
 from secondme.tui import theme as themes  # noqa: E402
 from secondme.tui.app import SecondmeApp, make_app  # noqa: E402
 from secondme.tui.backend import Row, provenance, reveal_vault_value  # noqa: E402
-from secondme.tui.keys import APP_BINDINGS  # noqa: E402
+from secondme.tui.keys import APP_BINDINGS, ASK_BINDINGS  # noqa: E402
 from secondme.tui.screens import modals  # noqa: E402
 from secondme.tui.screens.help import HelpScreen  # noqa: E402
 from secondme.tui.screens.modals import AddScreen, ConfirmScreen, EditScreen, RevealScreen, TypeScreen  # noqa: E402
 from secondme.tui.screens.status import StatusScreen  # noqa: E402
 from secondme.tui.widgets.ask import renumber  # noqa: E402
-from tests.conftest import PUP_CHAT, chat_window  # noqa: E402
+from tests.conftest import BOOKS, PUP_CHAT, book_notes, chat_window  # noqa: E402
 
 FROZEN = datetime(2024, 6, 1, 12, 0, 0)
 
@@ -679,6 +679,51 @@ async def test_an_answer_the_model_hesitated_over_is_marked_unsure(logprob, unsu
         assert "Dr. Ana Costa [1]." in shown
         assert app.ask_panel.answer.unsure is unsure
         assert ("(unsure: the model hesitated over this answer" in shown) is unsure
+        # An unsure answer points to the key that asks again with more of the memories.
+        assert ("ctrl+r asks again, reading more of your memories" in shown) is unsure
+        first = app.ask_panel.answer
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: app.ask_panel.answer not in (None, first))
+        shown = text_of(app.query_one("#answer", Static))
+        assert app.ask_panel.answer.question == "Who is my dentist?" and app.ask_panel.thorough
+        assert app.ask_panel.answer.unsure is unsure and "read thoroughly" in shown
+        assert "ctrl+r asks again" not in shown  # asked thoroughly already
+
+
+async def test_ctrl_r_asks_the_question_again_reading_more_of_the_memories():
+    class RecordingLLM(ScriptedLLM):
+        def __init__(self, reply: str) -> None:
+            super().__init__(reply)
+            self.prompts: list[str] = []
+
+        def chat(self, messages: list[dict[str, str]], max_tokens: int, stop: Any = None) -> Iterator[str]:
+            self.prompts.append(messages[-1]["content"])
+            yield from super().chat(messages, max_tokens, stop)
+
+    base = seed()
+    base.add_many(book_notes())
+    llm = RecordingLLM("I don't know.")
+    app = make_app(secondme=base, llm=llm, theme="dark", warm_up=False)
+
+    def titles(prompt: str) -> set[str]:
+        return {title for title in BOOKS if title in prompt}
+
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("a", *"Which book did I read on the train?", "enter")
+        await until(pilot, lambda: app.ask_panel.answer is not None)
+        usual = app.ask_panel.answer
+        assert not app.ask_panel.thorough
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: app.ask_panel.answer not in (None, usual))
+        assert app.ask_panel.thorough and app.ask_panel.answer.question == usual.question
+        # The thorough prompt quotes every book; the usual one only some.
+        assert len(llm.prompts) == 2
+        assert len(titles(llm.prompts[1])) == len(BOOKS) > len(titles(llm.prompts[0])) >= 1
+        # Enter asks as usual again.
+        await pilot.press("enter")
+        await until(pilot, lambda: len(llm.prompts) == 3 and app.ask_panel.answer is not None)
+        assert not app.ask_panel.thorough and llm.prompts[2] == llm.prompts[0]
 
 
 @pytest.mark.parametrize(
@@ -807,6 +852,9 @@ async def test_help_lists_every_binding_and_the_footer_shows_the_main_ones():
         cells = [str(c) for column in keys_table().columns for c in column._cells]
         for binding in APP_BINDINGS:
             assert binding.tooltip in cells
+        lowered = [cell.lower() for cell in cells]
+        for binding in ASK_BINDINGS:  # the ask panel's keys, in their own section
+            assert binding.key in cells and binding.tooltip.lower() in lowered
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, HelpScreen)

@@ -103,8 +103,14 @@ def test_mem_tui_searches_and_answers_in_a_real_terminal(home: Path, terminal: T
     answered = terminal.wait_for(lambda s: "smollm2-135m" in s or "do not say" in s, timeout=900)
     assert "Who is my dentist?" in answered
     assert "Thinking…" not in answered
+    assert "read thoroughly" not in answered
+
+    terminal.keys("C-r")  # the same question again, reading more of the memories
+    again = terminal.wait_for(lambda s: "read thoroughly" in s, timeout=900)
+    assert "Who is my dentist?" in again and "Thinking" not in again
 
     terminal.keys("Escape")  # closes the panel (a terminal needs a moment to tell Escape from Alt)
-    terminal.wait_for(lambda s: "Ask" in s.rstrip().splitlines()[-1])
+    # The footer offers the list's keys again ("^r Ask thoroughly" was the panel's).
+    terminal.wait_for(lambda s: " a Ask " in s.rstrip().splitlines()[-1])
     terminal.keys("q")
     terminal.wait_for(lambda s: "EXITED 0" in s, timeout=300)

@@ -157,6 +157,8 @@ def ask(
         from secondme.answer.confidence import UNSURE
 
         typer.echo(f"({UNSURE})")
+        if not thorough:
+            typer.echo("Ask again with --thorough to read more of your memories (slower).")
     if result.cited:
         _list_memories("Sources:", result.cited, 70)
     if result.invalid_citations:

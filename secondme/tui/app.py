@@ -490,11 +490,11 @@ class SecondmeApp(App[None]):
 
     @on(AskPanel.Asked)
     def _asked(self, event: AskPanel.Asked) -> None:
-        serial = self.ask_panel.start()
-        self._ask(serial, event.question)
+        serial = self.ask_panel.start(thorough=event.thorough)
+        self._ask(serial, event.question, event.thorough)
 
     @work(thread=True, exclusive=True, group="ask")
-    def _ask(self, serial: int, question: str) -> None:
+    def _ask(self, serial: int, question: str, thorough: bool) -> None:
         worker = get_current_worker()
         try:
 
@@ -503,7 +503,7 @@ class SecondmeApp(App[None]):
                     raise Cancelled  # a newer question replaced this one: stop generating
                 self.post_message(AnswerToken(serial, piece))
 
-            answer = self.backend.ask(question, on_token=on_token)
+            answer = self.backend.ask(question, on_token=on_token, thorough=thorough)
             cited = {h.memory.id: h.memory for h in answer.hits}
             missing = [i for i in answer.citations if i not in cited]
             for memory_id in missing:

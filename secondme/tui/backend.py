@@ -378,19 +378,20 @@ class Backend:
                 self.llm = load_llm(self.app.settings.llm)
             return self.llm
 
-    def ask(self, question: str, on_token: Callable[[str], None]) -> Answer:
-        """A cited answer, streamed to ``on_token`` (the core is free for other calls meanwhile)."""
+    def ask(self, question: str, on_token: Callable[[str], None], thorough: bool = False) -> Answer:
+        """A cited answer, streamed to ``on_token`` (the core is free for other calls meanwhile);
+        ``thorough`` reads more of the memories (``answer.thorough_context_tokens``)."""
         daemon = self._daemon()
         if daemon is not None:
             # The daemon queues answers itself; ``on_token`` raising closes this connection,
             # which stops the answer there.
             with contextlib.closing(daemon):
-                return daemon.ask(question, on_token=on_token)  # type: ignore[no-any-return]
+                return daemon.ask(question, on_token=on_token, thorough=thorough)  # type: ignore[no-any-return]
         llm = self.load_llm()
         # One llama.cpp context cannot serve two threads: a newer question waits for (or, through
         # ``on_token`` raising, cuts short) the answer being written.
         with self._generate_lock:
-            return self.app.ask(question, on_token=on_token, llm=llm)
+            return self.app.ask(question, on_token=on_token, llm=llm, thorough=thorough)
 
     # -- writing ----------------------------------------------------------------------------
 

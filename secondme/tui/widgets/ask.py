@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
+
+from secondme.tui.keys import ASK_BINDINGS
 
 if TYPE_CHECKING:
     from secondme.answer import Answer
     from secondme.memory import Memory
 
 _CITED = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+
+THOROUGH_HINT = f"{ASK_BINDINGS[0].key} asks again, reading more of your memories (slower)"
+"""What an unsure answer suggests (an answer asked thoroughly suggests nothing more)."""
 
 
 def renumber(text: str, citations: list[int]) -> str:
@@ -35,12 +41,15 @@ def renumber(text: str, citations: list[int]) -> str:
 class AskPanel(Vertical):
     """Ask a question about your memories."""
 
-    class Asked(Message):
-        """The user asked a question."""
+    BINDINGS: ClassVar[list[BindingType]] = [*ASK_BINDINGS]
 
-        def __init__(self, question: str) -> None:
+    class Asked(Message):
+        """The user asked a question (``thorough``: read more of the memories for it)."""
+
+        def __init__(self, question: str, thorough: bool = False) -> None:
             super().__init__()
             self.question = question
+            self.thorough = thorough
 
     class CitationChosen(Message):
         """The user picked a citation: show that memory."""
@@ -55,6 +64,8 @@ class AskPanel(Vertical):
         self.streamed = ""
         self.answer: Answer | None = None
         self.citations: list[int] = []
+        self.thorough = False
+        """Whether the answer shown (or being written) was asked thoroughly."""
 
     def compose(self) -> ComposeResult:
         """The question box, the answer, the citations."""
@@ -71,14 +82,24 @@ class AskPanel(Vertical):
         if question:
             self.post_message(self.Asked(question))
 
-    def start(self) -> int:
+    def action_ask_thoroughly(self) -> None:
+        """Ask the question in the box (or the last one asked), reading more of the memories."""
+        question = self.query_one("#question", Input).value.strip()
+        if not question and self.answer is not None:
+            question = self.answer.question
+        if question:
+            self.post_message(self.Asked(question, thorough=True))
+
+    def start(self, thorough: bool = False) -> int:
         """Clear the last answer; returns the serial number the new answer's messages carry."""
         self.serial += 1
         self.streamed = ""
         self.answer = None
         self.citations = []
+        self.thorough = thorough
         self.remove_class("-abstained", "-failed")
-        self.query_one("#answer", Static).update(Text("Thinking…", style="dim italic"))
+        thinking = "Thinking, reading more of your memories…" if thorough else "Thinking…"
+        self.query_one("#answer", Static).update(Text(thinking, style="dim italic"))
         self.query_one("#citations", OptionList).clear_options()
         return self.serial
 
@@ -117,8 +138,11 @@ class AskPanel(Vertical):
                 from secondme.answer.confidence import UNSURE
 
                 body.append(f"\n({UNSURE})", style="dim")
-        if answer.model:
-            body.append(f"\n{answer.model}", style="dim italic")
+                if not self.thorough:
+                    body.append(f"\n{THOROUGH_HINT}", style="dim")
+        footnote = [answer.model or "", "read thoroughly" if self.thorough else ""]
+        if any(footnote):
+            body.append("\n" + " · ".join(part for part in footnote if part), style="dim italic")
         self.query_one("#answer", Static).update(body)
         options = []
         for number, memory_id in enumerate(self.citations, start=1):
