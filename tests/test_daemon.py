@@ -538,6 +538,16 @@ def test_the_tui_uses_the_daemon_and_loads_no_model_itself(daemon, configured):
     pieces: list[str] = []
     answer = backend.ask("Who is my dentist?", on_token=pieces.append)
     assert answer.model == "smollm2-135m" and "".join(pieces).strip() == answer.streamed
+    # The ask panel's ctrl+r: the daemon reads more of the memories for a thorough question.
+    for n, title in enumerate(BOOKS):
+        backend.add(NewMemory(book_note(n, title)))
+    question = "Which book did I read on the train?"
+
+    def quoted(thorough: bool) -> int:
+        answer = backend.ask(question, on_token=lambda piece: None, thorough=thorough)
+        return sum(len(e.text()) for e in answer.excerpts)
+
+    assert quoted(True) > quoted(False) > 0
     # Everything heavy happened in the daemon.
     assert backend.app._embedder is None and backend.llm is None
 
