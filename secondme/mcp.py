@@ -147,8 +147,9 @@ def build_server(core_factory: Callable[[], Any] = _open_core, allow_writes: boo
 
         The answer is "I don't know" when the memories do not say.  ``unsure`` is true for an
         answer the model hesitated over (``confidence``: the probability it gave its least likely
-        word); such answers are wrong more often than right.  Clients that send a progress
-        token get the answer's words as progress messages while it is written.
+        word); such answers are wrong more often than right, and asking again with ``thorough``
+        reads more of the memories for them.  Clients that send a progress token get the
+        answer's words as progress messages while it is written.
         """
         if not question.strip():
             raise ToolError("the question is empty")

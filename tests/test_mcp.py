@@ -79,6 +79,8 @@ def test_lists_tools_searches_and_keeps_the_vault_out():
         assert tools["search_memories"].annotations.read_only_hint is True
         # `mem ask --thorough` for clients: more evidence, a slower answer.
         assert tools["ask"].input_schema["properties"]["thorough"]["type"] == "boolean"
+        # The description tells a client what to do with an unsure answer.
+        assert "asking again with ``thorough``" in " ".join(tools["ask"].description.split())
         found = await client.call_tool("search_memories", {"query": "dentist"})
         assert not found.is_error
         hits = [m["id"] for m in found.structured_content["memories"]]
