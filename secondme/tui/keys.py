@@ -30,24 +30,30 @@ APP_BINDINGS: list[Binding] = [
 ]
 """The app's own keys (letters do nothing while a text box has the focus; escape leaves it)."""
 
-ASK_BINDINGS: list[Binding] = [
-    Binding(
-        "ctrl+r",
-        "ask_thoroughly",
-        "Ask thoroughly",
-        tooltip="Ask the question in the box reading more of your memories: slower, right more often",
-    ),
-]
+ASK_THOROUGHLY = Binding(
+    "ctrl+r",
+    "ask_thoroughly",
+    "Ask thoroughly",
+    tooltip="Ask the question in the box reading more of your memories: slower, right more often",
+)
+ASK_BINDINGS: list[Binding] = [ASK_THOROUGHLY]
 """The ask panel's own keys (enter in its box asks as usual)."""
 
 FOCUS_ACTIONS = frozenset({"focus_search", "ask", "filters"})
 """The actions that put the cursor in a text box: the app runs them the moment their key arrives."""
 
 
-def _as_row(tooltip: str | None) -> str:
-    """A tooltip as a help row reads, lower case like the other widgets' rows."""
-    text = tooltip or ""
-    return text[:1].lower() + text[1:]
+def key_names(binding: Binding) -> str:
+    """A binding's keys as the help shows them ("d delete", "? f1")."""
+    keys = binding.key.split(",")
+    return " ".join([binding.key_display, *keys[1:]] if binding.key_display else keys)
+
+
+def _as_row(binding: Binding) -> tuple[str, str]:
+    """A widget's binding as a help row: its keys, and its tooltip in lower case like the rows
+    of the keys widgets handle themselves."""
+    text = binding.tooltip or binding.description
+    return key_names(binding), text[:1].lower() + text[1:]
 
 
 OTHER_KEYS: list[tuple[str, list[tuple[str, str]]]] = [
@@ -55,7 +61,7 @@ OTHER_KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         "In the ask panel",
         [
             ("enter", "ask the question in the box"),
-            *[(" ".join(b.key.split(",")), _as_row(b.tooltip)) for b in ASK_BINDINGS],
+            *[_as_row(binding) for binding in ASK_BINDINGS],
             ("tab, ↑ ↓, enter", "open a cited memory"),
         ],
     ),

@@ -12,14 +12,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
-from secondme.tui.keys import APP_BINDINGS, OTHER_KEYS
-
-
-def _key_names(binding: Binding) -> str:
-    if binding.key_display:
-        extra = [k for k in binding.key.split(",")[1:]]
-        return " ".join([binding.key_display, *extra])
-    return " ".join(binding.key.split(","))
+from secondme.tui.keys import APP_BINDINGS, OTHER_KEYS, key_names
 
 
 def keys_table() -> Table:
@@ -29,7 +22,7 @@ def keys_table() -> Table:
     table.add_column()
     table.add_row(Text("Main keys", style="bold underline"), "")
     for binding in APP_BINDINGS:
-        table.add_row(_key_names(binding), binding.tooltip or binding.description)
+        table.add_row(key_names(binding), binding.tooltip or binding.description)
     for title, rows in OTHER_KEYS:
         table.add_row("", "")
         table.add_row(Text(title, style="bold underline"), "")

@@ -13,7 +13,7 @@ from textual.message import Message
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from secondme.tui.keys import ASK_BINDINGS
+from secondme.tui.keys import ASK_BINDINGS, ASK_THOROUGHLY, key_names
 
 if TYPE_CHECKING:
     from secondme.answer import Answer
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 _CITED = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 
-THOROUGH_HINT = f"{ASK_BINDINGS[0].key} asks again, reading more of your memories (slower)"
+THOROUGH_HINT = f"{key_names(ASK_THOROUGHLY)} asks again, reading more of your memories (slower)"
 """What an unsure answer suggests (an answer asked thoroughly suggests nothing more)."""
 
 
